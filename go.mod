@@ -1,0 +1,3 @@
+module github.com/smolvm/smolvm
+
+go 1.26
