@@ -5,7 +5,7 @@ BIN := bin
 GOLANGCI_VERSION := v2.15.0
 # Host packages the build and the tests need (Debian/Ubuntu names).
 APT_PACKAGES := qemu-system-x86 qemu-utils busybox-static e2fsprogs openssh-client \
-	dash bash kmod iproute2 nftables ca-certificates
+	dash bash kmod iproute2 nftables ca-certificates openssh-server python3
 FUZZTIME ?= 20s
 
 .PHONY: help build agent setup demo test test-unit lint fuzz bench clean
