@@ -41,6 +41,7 @@ type Backend struct {
 	qemuImg      string
 	forceAccel   string
 	startTimeout time.Duration
+	quitWait     time.Duration
 
 	accelOnce sync.Once
 	accelWarn sync.Once
@@ -59,6 +60,7 @@ func New(opts Options) *Backend {
 		qemuImg:      opts.QEMUImg,
 		forceAccel:   opts.Accel,
 		startTimeout: opts.StartTimeout,
+		quitWait:     defaultQuitWait,
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.NewTextHandler(io.Discard, nil))

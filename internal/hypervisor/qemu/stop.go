@@ -16,9 +16,9 @@ import (
 
 // Bounds on the steps after the graceful wait.
 const (
-	qmpStepTimeout = 5 * time.Second  // one QMP connection + command
-	quitWait       = 10 * time.Second // for QEMU to exit after "quit"
-	killWait       = 10 * time.Second // for the process to vanish after SIGKILL
+	qmpStepTimeout  = 5 * time.Second  // one QMP connection + command
+	defaultQuitWait = 10 * time.Second // for QEMU to exit after "quit"
+	killWait        = 10 * time.Second // for the process to vanish after SIGKILL
 )
 
 // How a Stop ended, for logs and tests.
@@ -76,7 +76,7 @@ func (b *Backend) stop(ctx context.Context, h hypervisor.Handle, timeout time.Du
 	if err := b.qmpCommand(bg, id, h.Control, "quit"); err != nil {
 		b.log.Warn("qemu quit", "pid", h.PID, "err", err)
 	} else {
-		wctx, cancel := context.WithTimeout(bg, quitWait)
+		wctx, cancel := context.WithTimeout(bg, b.quitWait)
 		err := id.WaitGone(wctx)
 		cancel()
 		if err == nil {
