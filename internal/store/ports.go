@@ -21,7 +21,7 @@ const portAttempts = 64
 // and retries the start with a fresh lease if something else took it.
 func (s *Store) LeasePort(ctx context.Context, vmID string) (int, error) {
 	for range portAttempts {
-		port, err := freePort(ctx)
+		port, err := s.freePort(ctx)
 		if err != nil {
 			return 0, fmt.Errorf("lease port for vm %s: %w", vmID, err)
 		}

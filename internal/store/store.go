@@ -42,7 +42,9 @@ const StaleAfter = 2 * time.Minute
 type Store struct {
 	db   *sql.DB
 	path string
-	now  func() time.Time
+	// now and freePort are replaced by tests only.
+	now      func() time.Time
+	freePort func(context.Context) (int, error)
 }
 
 // Open opens the database at path, creating it (mode 0600) and its
@@ -71,7 +73,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
-	s := &Store{db: db, path: abs, now: time.Now}
+	s := &Store{db: db, path: abs, now: time.Now, freePort: freePort}
 	if err := s.init(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
