@@ -1,0 +1,154 @@
+package image
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+)
+
+// AgentName is the guest agent's binary name.
+const AgentName = "smolvm-agent"
+
+// ErrNoAgent is returned when no agent binary is given, none sits next to
+// the executable, and this module's source is not available to build one.
+var ErrNoAgent = errors.New("guest agent binary not found")
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func commandContext(ctx context.Context, name string, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, name, args...)
+}
+
+// resolveAgent finds the agent binary: the option, else smolvm-agent next
+// to the running executable, else one built from this module's source
+// (cached under agentDir by a hash of the source).
+func (b *Builder) resolveAgent(ctx context.Context, agentDir string) (string, error) {
+	path := b.agent
+	if path == "" {
+		if exe, err := os.Executable(); err == nil {
+			p := filepath.Join(filepath.Dir(exe), AgentName)
+			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+				path = p
+			}
+		}
+	}
+	if path == "" {
+		p, err := b.buildAgent(ctx, agentDir)
+		if err != nil {
+			return "", err
+		}
+		path = p
+	}
+	if ok, err := isStatic(path); err != nil || !ok {
+		return "", fmt.Errorf("%w: agent %s: not a static ELF executable (%v)", ErrInvalid, path, err)
+	}
+	return path, nil
+}
+
+// moduleRoot is this module's source root, found from this file's path
+// (absent when the binary was built with -trimpath or moved).
+func moduleRoot() (string, error) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok || !filepath.IsAbs(file) {
+		return "", fmt.Errorf("%w: module source not available (built with -trimpath?)", ErrNoAgent)
+	}
+	root := filepath.Dir(filepath.Dir(file))
+	if _, err := os.Stat(filepath.Join(root, "cmd", AgentName)); err != nil {
+		return "", fmt.Errorf("%w: %s: %w", ErrNoAgent, filepath.Join(root, "cmd", AgentName), err)
+	}
+	return root, nil
+}
+
+// sourceHash hashes every non-test Go file, go.mod and go.sum of the module.
+func sourceHash(root string) (string, error) {
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if p != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "bin") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if (strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")) || name == "go.mod" || name == "go.sum" {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	sort.Strings(files)
+	h := sha256.New()
+	for _, f := range files {
+		rel, _ := filepath.Rel(root, f)
+		fmt.Fprintf(h, "%s\n", rel)
+		r, err := os.Open(f)
+		if err != nil {
+			return "", err
+		}
+		_, err = io.Copy(h, r)
+		r.Close()
+		if err != nil {
+			return "", err
+		}
+	}
+	fmt.Fprintf(h, "%s\n", runtime.Version())
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// buildAgent runs `go build` for ./cmd/smolvm-agent unless a binary for
+// the same source hash is cached.
+func (b *Builder) buildAgent(ctx context.Context, agentDir string) (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	sum, err := sourceHash(root)
+	if err != nil {
+		return "", fmt.Errorf("hash agent source: %w", err)
+	}
+	out := filepath.Join(agentDir, sum[:16], AgentName)
+	if _, err := os.Stat(out); err == nil {
+		return out, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), ".build-")
+	if err != nil {
+		return "", err
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	b.log.Info("building guest agent", "dir", root)
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", tmp.Name(), "./cmd/"+AgentName)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%w: go build ./cmd/%s: %w: %s", ErrTool, AgentName, err, strings.TrimSpace(string(msg)))
+	}
+	if err := os.Chmod(tmp.Name(), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return "", err
+	}
+	return out, nil
+}
