@@ -1,0 +1,36 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/smolvm/smolvm/image"
+)
+
+func (a *app) newImageLsCommand(cacheDir *string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "ls",
+		Short: "List cached images",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			imgs, err := image.List(*cacheDir)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				out := make([]imageOut, 0, len(imgs))
+				for _, img := range imgs {
+					out = append(out, imageJSON(img))
+				}
+				writeJSON(a.stdout, out)
+				return nil
+			}
+			rows := make([][]string, 0, len(imgs))
+			for _, img := range imgs {
+				rows = append(rows, []string{img.Name, humanBytes(img.Size), img.Fingerprint[:min(12, len(img.Fingerprint))],
+					img.KernelVersion, img.Created.Local().Format("2006-01-02 15:04")})
+			}
+			table(a.stdout, []string{"NAME", "SIZE", "FINGERPRINT", "KERNEL", "CREATED"}, rows)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,6 @@
+// Command smolvm runs untrusted code in throw-away microVMs. See `smolvm --help`.
+package main
+
+import "os"
+
+func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
