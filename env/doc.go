@@ -88,7 +88,10 @@
 //	export K=it\'s
 //
 // A skipped line never stops the lines after it being read, so a
-// hand-edited bad line never blocks later updates. Every map Parse returns
+// hand-edited bad line never blocks later updates. Parse runs nothing, so
+// what a skipped line would do in a shell (unset a variable, or stop
+// dash from sourcing the rest of the file after a bad export) is not
+// reproduced. Every map Parse returns
 // passes [Validate] key and value checks.
 //
 // # Updating
