@@ -200,11 +200,9 @@ func (c *Client) dial(ctx context.Context) (*ssh.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial: %w", err)
 	}
-	// The handshake has no context: bound it by closing the conn.
+	// The handshake has no context: bound it by closing the conn (after
+	// ctx is done, so the error below can tell a timeout from a failure).
 	stop := context.AfterFunc(ctx, func() { _ = nc.Close() })
-	if dl, ok := ctx.Deadline(); ok {
-		_ = nc.SetDeadline(dl)
-	}
 	cc, chans, reqs, err := ssh.NewClientConn(nc, "smolvm", &ssh.ClientConfig{
 		User:              c.cfg.User,
 		Auth:              []ssh.AuthMethod{ssh.PublicKeys(c.cfg.Signer)},
@@ -222,7 +220,6 @@ func (c *Client) dial(ctx context.Context) (*ssh.Client, error) {
 		}
 		return nil, fmt.Errorf("handshake: %w", err)
 	}
-	_ = nc.SetDeadline(time.Time{})
 	c.connects.Add(1)
 	c.log.Debug("ssh connected", "user", c.cfg.User, "hostkey", ssh.FingerprintSHA256(pinned))
 	return ssh.NewClient(cc, chans, reqs), nil

@@ -52,20 +52,24 @@ func waitGone(t *testing.T, mark string) {
 }
 
 // watchSleep polls for a "sleep 1000" carrying mark and sends true once
-// it is seen, or false after 10 s.
-func watchSleep(t *testing.T, mark string) <-chan bool {
+// it is seen, or false once stop is closed.
+func watchSleep(t *testing.T, mark string, stop <-chan struct{}) <-chan bool {
 	seen := make(chan bool, 1)
 	go func() {
-		for range 1000 {
+		for {
 			for _, cmd := range markedProcs(t, mark) {
 				if cmd == "sleep 1000" {
 					seen <- true
 					return
 				}
 			}
-			time.Sleep(10 * time.Millisecond)
+			select {
+			case <-stop:
+				seen <- false
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
 		}
-		seen <- false
 	}()
 	return seen
 }
@@ -81,6 +85,10 @@ func TestRunTimeoutKills(t *testing.T) {
 	d := newTestSSHD(t, "UsePAM yes")
 	d.start()
 	c := d.newClient(func(cfg *Config) { cfg.User = user })
+	// Connect first: the timeouts below bound the commands, not the login.
+	if err := c.WaitReady(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	mark := fmt.Sprintf("timeout-%d-%d", os.Getpid(), time.Now().UnixNano())
 	t.Cleanup(func() { killMarked(t, mark) })
 	env := map[string]string{"SSHX_MARK": mark}
@@ -96,15 +104,17 @@ func TestRunTimeoutKills(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var o, e bytes.Buffer
-			seen := watchSleep(t, mark)
+			stop := make(chan struct{})
+			seen := watchSleep(t, mark, stop)
 			exit, err := c.Run(context.Background(), tc.cmd, RunOptions{
 				Login: tc.login, Env: env, Timeout: time.Second, Stdout: &o, Stderr: &e,
 			})
-			if !<-seen {
-				t.Fatal("the sleep was never seen running before the timeout")
-			}
+			close(stop)
 			if !errors.Is(err, ErrTimeout) || exit.Code != -1 {
 				t.Fatalf("exit %+v err %v, want ErrTimeout", exit, err)
+			}
+			if !<-seen {
+				t.Fatal("the sleep was never seen running before the timeout")
 			}
 			if strings.HasPrefix(tc.cmd, "printf partial") && (o.String() != "partial" || e.String() != "e") {
 				t.Errorf("partial output %q/%q, want partial/e", o.String(), e.String())
@@ -116,7 +126,7 @@ func TestRunTimeoutKills(t *testing.T) {
 	t.Run("ctx cancel", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
-			<-watchSleep(t, mark)
+			<-watchSleep(t, mark, ctx.Done())
 			cancel()
 		}()
 		_, err := c.Run(ctx, "sleep 1000", RunOptions{Env: env})
@@ -129,8 +139,10 @@ func TestRunTimeoutKills(t *testing.T) {
 	t.Run("ctx deadline", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		seen := watchSleep(t, mark)
+		stop := make(chan struct{})
+		seen := watchSleep(t, mark, stop)
 		_, err := c.Run(ctx, "sleep 1000", RunOptions{Env: env, Login: true})
+		close(stop)
 		if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrTimeout) {
 			t.Fatalf("err %v, want ErrTimeout and DeadlineExceeded", err)
 		}
@@ -156,6 +168,9 @@ func TestRunTimeoutRootOpenSSH(t *testing.T) {
 	d := newTestSSHD(t)
 	d.start()
 	c := d.newClient(nil)
+	if err := c.WaitReady(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	mark := fmt.Sprintf("rootkill-%d-%d", os.Getpid(), time.Now().UnixNano())
 	t.Cleanup(func() { killMarked(t, mark) })
 	_, err := c.Run(context.Background(), "sleep 1000", RunOptions{Env: map[string]string{"SSHX_MARK": mark}, Timeout: 200 * time.Millisecond})

@@ -1,0 +1,77 @@
+package sshx
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// unquote reads back one shell word made only of bare safe characters,
+// '...' segments and "'" segments (what quote produces), or reports false.
+func unquote(s string) (string, bool) {
+	var b strings.Builder
+	for len(s) > 0 {
+		switch s[0] {
+		case '\'':
+			end := strings.IndexByte(s[1:], '\'')
+			if end < 0 {
+				return "", false
+			}
+			b.WriteString(s[1 : 1+end])
+			s = s[end+2:]
+		case '"':
+			if !strings.HasPrefix(s, `"'"`) {
+				return "", false
+			}
+			b.WriteByte('\'')
+			s = s[3:]
+		default:
+			c := s[0]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_@%+=:,./-", c) >= 0) {
+				return "", false
+			}
+			b.WriteByte(c)
+			s = s[1:]
+		}
+	}
+	return b.String(), true
+}
+
+// FuzzQuote checks that quote's output reads back to its input as one
+// shell word, and is bare exactly when shlex.quote leaves it bare.
+func FuzzQuote(f *testing.F) {
+	for _, s := range []string{"", "a", "I'm", "''", "a\nb", "$(id)", "héllo", "a b'c\"d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		q := quote(s)
+		got, ok := unquote(q)
+		if !ok || got != s {
+			t.Fatalf("quote(%q) = %q reads back as %q (ok=%v)", s, q, got, ok)
+		}
+		if s != "" && (q == s) != !strings.ContainsAny(q, "'") {
+			t.Fatalf("quote(%q) = %q: bare only when every byte is safe", s, q)
+		}
+	})
+}
+
+// FuzzParseHostKey checks that ParseHostKey never panics and that a key it
+// accepts renders back to an equal key.
+func FuzzParseHostKey(f *testing.F) {
+	f.Add("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEYyPtRZpQ/5WvcJGmCbYxkTkMdvMbWJuRV9VFGKXJf/ smolvm")
+	f.Add("")
+	f.Add("ssh-rsa AAAA")
+	f.Add("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEYyPtRZpQ/5WvcJGmCbYxkTkMdvMbWJuRV9VFGKXJf/\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEYyPtRZpQ/5WvcJGmCbYxkTkMdvMbWJuRV9VFGKXJf/")
+	f.Fuzz(func(t *testing.T, line string) {
+		k, err := ParseHostKey(line)
+		if err != nil {
+			return
+		}
+		again, err := ParseHostKey(string(ssh.MarshalAuthorizedKey(k)))
+		if err != nil || !bytes.Equal(again.Marshal(), k.Marshal()) {
+			t.Fatalf("key from %q does not round-trip: %v", line, err)
+		}
+	})
+}
