@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/smolvm/smolvm/env"
 )
 
 // RunEnvPrefix prefixes the second copy of each per-command variable sent
@@ -37,39 +39,14 @@ func LoginCommand(cmd string, envKeys []string) (string, error) {
 		fmt.Fprintf(&script, "export %s=\"$%s%s\"; unset %s%s; ", k, RunEnvPrefix, k, RunEnvPrefix, k)
 	}
 	script.WriteString(cmd)
-	return "exec /bin/sh -lc " + quote(script.String()), nil
+	return "exec /bin/sh -lc " + env.Quote(script.String()), nil
 }
 
-// validateKey reports whether k is a valid env key: [A-Za-z_][A-Za-z0-9_]*.
+// validateKey checks k with env.ValidateKey; the error matches both
+// ErrInvalidEnv and env.ErrInvalidKey.
 func validateKey(k string) error {
-	if k == "" {
-		return fmt.Errorf("%w: empty key", ErrInvalidEnv)
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		ok := c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (i > 0 && c >= '0' && c <= '9')
-		if !ok {
-			return fmt.Errorf("%w: key %q: byte %q at offset %d", ErrInvalidEnv, k, c, i)
-		}
+	if err := env.ValidateKey(k); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidEnv, err)
 	}
 	return nil
-}
-
-// quote is Python's shlex.quote.
-func quote(s string) string {
-	if s == "" {
-		return "''"
-	}
-	safe := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_@%+=:,./-", c) >= 0) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
 }

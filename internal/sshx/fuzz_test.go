@@ -9,7 +9,8 @@ import (
 )
 
 // unquote reads back one shell word made only of bare safe characters,
-// '...' segments and "'" segments (what quote produces), or reports false.
+// '...' segments and "'" segments (what env.Quote produces), or reports
+// false.
 func unquote(s string) (string, bool) {
 	var b strings.Builder
 	for len(s) > 0 {
@@ -39,20 +40,37 @@ func unquote(s string) (string, bool) {
 	return b.String(), true
 }
 
-// FuzzQuote checks that quote's output reads back to its input as one
-// shell word, and is bare exactly when shlex.quote leaves it bare.
-func FuzzQuote(f *testing.F) {
+// FuzzLoginCommand checks that LoginCommand puts cmd, after the env
+// prelude, into exactly one shell word that reads back to it.
+func FuzzLoginCommand(f *testing.F) {
 	for _, s := range []string{"", "a", "I'm", "''", "a\nb", "$(id)", "héllo", "a b'c\"d"} {
-		f.Add(s)
+		f.Add(s, "")
+		f.Add(s, "KEY")
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		q := quote(s)
-		got, ok := unquote(q)
-		if !ok || got != s {
-			t.Fatalf("quote(%q) = %q reads back as %q (ok=%v)", s, q, got, ok)
+	f.Fuzz(func(t *testing.T, cmd, key string) {
+		var keys []string
+		if key != "" {
+			keys = []string{key}
 		}
-		if s != "" && (q == s) != !strings.ContainsAny(q, "'") {
-			t.Fatalf("quote(%q) = %q: bare only when every byte is safe", s, q)
+		line, err := LoginCommand(cmd, keys)
+		if err != nil {
+			if key == "" || validateKey(key) == nil {
+				t.Fatalf("LoginCommand(%q, %q): %v", cmd, key, err)
+			}
+			return
+		}
+		const prefix = "exec /bin/sh -lc "
+		word, ok := strings.CutPrefix(line, prefix)
+		if !ok {
+			t.Fatalf("%q lacks %q", line, prefix)
+		}
+		script, ok := unquote(word)
+		want := cmd
+		if key != "" {
+			want = "export " + key + `="$` + RunEnvPrefix + key + `"; unset ` + RunEnvPrefix + key + "; " + cmd
+		}
+		if !ok || script != want {
+			t.Fatalf("LoginCommand(%q, %q) = %q: script reads back as %q (ok=%v), want %q", cmd, key, line, script, ok, want)
 		}
 	})
 }

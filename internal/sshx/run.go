@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smolvm/smolvm/env"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -27,8 +28,9 @@ type RunOptions struct {
 	// are serialised. Nothing is written to them after Run returns.
 	Stdout, Stderr io.Writer
 	// Env holds per-command variables, sent as SSH env requests (never on
-	// the command line). Keys must be [A-Za-z_][A-Za-z0-9_]*, values must not
-	// contain NUL.
+	// the command line). Keys and values are checked with env.ValidateKey
+	// and env.ValidateValue (no NUL, valid UTF-8, at most env.MaxVarSize)
+	// before anything is sent.
 	Env map[string]string
 	// Timeout, when positive, bounds the command like a context deadline.
 	Timeout time.Duration
@@ -179,17 +181,18 @@ func (c *Client) start(s *ssh.Session, cmd string, env [][2]string, stdin io.Rea
 	return nil
 }
 
-// sessionEnv validates env and returns the requests to send, sorted; for a
+// sessionEnv validates vars (env.ValidateKey, env.ValidateValue: no NUL,
+// valid UTF-8, at most env.MaxVarSize) and returns the requests to send, sorted; for a
 // login run each variable is sent as KEY and as RunEnvPrefix+KEY.
-func sessionEnv(env map[string]string, login bool) ([][2]string, error) {
+func sessionEnv(vars map[string]string, login bool) ([][2]string, error) {
 	var out [][2]string
-	for _, k := range slices.Sorted(maps.Keys(env)) {
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		if err := validateKey(k); err != nil {
 			return nil, err
 		}
-		v := env[k]
-		if i := strings.IndexByte(v, 0); i >= 0 {
-			return nil, fmt.Errorf("%w: value of %q contains NUL at byte %d", ErrInvalidEnv, k, i)
+		v := vars[k]
+		if err := env.ValidateValue(k, v); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidEnv, err)
 		}
 		if login {
 			out = append(out, [2]string{RunEnvPrefix + k, v})

@@ -134,6 +134,7 @@ func TestRun(t *testing.T) {
 			"empty": {"": "x"},
 			"nl":    {"FOO\n": "x"},
 			"nul":   {"SSHX_N": "a\x00b"},
+			"utf8":  {"SSHX_N": "a\xffb"},
 		} {
 			before := c.Stats().Sessions
 			_, err := c.Run(ctx, "true", RunOptions{Env: env})
