@@ -66,8 +66,8 @@ func moduleRoot() (string, error) {
 		return "", fmt.Errorf("%w: module source not available (built with -trimpath?)", ErrNoAgent)
 	}
 	root := filepath.Dir(filepath.Dir(file))
-	if _, err := os.Stat(filepath.Join(root, "cmd", AgentName)); err != nil {
-		return "", fmt.Errorf("%w: %s: %w", ErrNoAgent, filepath.Join(root, "cmd", AgentName), err)
+	if gos, _ := filepath.Glob(filepath.Join(root, "cmd", AgentName, "*.go")); len(gos) == 0 {
+		return "", fmt.Errorf("%w: no Go source in %s", ErrNoAgent, filepath.Join(root, "cmd", AgentName))
 	}
 	return root, nil
 }

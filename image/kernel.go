@@ -82,7 +82,9 @@ func (b *Builder) materializeKernel(ctx context.Context, ks kernelSource, debsDi
 	}
 	deb := ks.deb
 	if ks.pkg != nil {
-		b.emit(Event{Step: StepDownload, Detail: ks.pkg.FileName()})
+		if _, err := os.Stat(filepath.Join(debsDir, ks.pkg.FileName())); err != nil {
+			b.emit(Event{Step: StepDownload, Detail: ks.pkg.FileName()}) // starting
+		}
 		path, cached, err := aptDownload(ctx, debsDir, *ks.pkg)
 		if err != nil {
 			return "", "", err
