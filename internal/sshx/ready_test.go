@@ -27,7 +27,11 @@ func TestWaitReadyLateListener(t *testing.T) {
 	go func() { done <- c.WaitReady(ctx) }()
 	// Let it fail a few times first; the log records each attempt.
 	for !strings.Contains(logs.String(), "attempt=3 ") {
-		time.Sleep(5 * time.Millisecond)
+		select {
+		case err := <-done:
+			t.Fatalf("WaitReady returned before sshd started: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 	d.start()
 	if err := <-done; err != nil {
@@ -77,11 +81,13 @@ func TestWaitReadyAttemptList(t *testing.T) {
 			t.Errorf("attempt offsets not increasing: %v", nr.Attempts)
 		}
 	}
-	// Gaps grow: the last gap is longer than the first (5 ms doubling).
-	first := nr.Attempts[1].At - nr.Attempts[0].At
-	last := nr.Attempts[len(nr.Attempts)-1].At - nr.Attempts[len(nr.Attempts)-2].At
-	if last <= first {
-		t.Errorf("backoff does not grow: first gap %v, last gap %v", first, last)
+	// The backoff doubles from 5 ms: a timer never fires early, so each
+	// gap is at least its delay however slow the machine is.
+	for i := 1; i < len(nr.Attempts); i++ {
+		delay := min(readyFirstDelay<<(i-1), readyMaxDelay)
+		if gap := nr.Attempts[i].At - nr.Attempts[i-1].At; gap < delay {
+			t.Errorf("gap before attempt %d is %v, want at least %v", i+1, gap, delay)
+		}
 	}
 	msg := err.Error()
 	want := fmt.Sprintf(`^ssh not ready: timeout: context deadline exceeded; %d attempts: \[\+\S+\.\.\+\S+ \(x%d\) dial: connection refused\]$`,

@@ -204,6 +204,28 @@ func TestRun(t *testing.T) {
 		}
 	})
 
+	t.Run("one writer for both streams", func(t *testing.T) {
+		var both bytes.Buffer
+		exit, err := c.Run(ctx, "for i in 1 2 3 4 5; do echo out$i; echo err$i >&2; done", RunOptions{Stdout: &both, Stderr: &both})
+		if err != nil || exit.Code != 0 {
+			t.Fatalf("%+v %v", exit, err)
+		}
+		for i := 1; i <= 5; i++ {
+			if !strings.Contains(both.String(), fmt.Sprintf("out%d\n", i)) || !strings.Contains(both.String(), fmt.Sprintf("err%d\n", i)) {
+				t.Errorf("combined output %q lacks line %d", both.String(), i)
+			}
+		}
+	})
+
+	t.Run("failing writer", func(t *testing.T) {
+		// The stream is drained anyway (the command finishes) and the
+		// writer's error is returned along with the exit.
+		exit, err := c.Run(ctx, "head -c 1000000 /dev/zero; exit 4", RunOptions{Stdout: failWriter{}})
+		if !errors.Is(err, errWrite) || exit.Code != 4 {
+			t.Errorf("exit %+v err %v, want code 4 and the writer's error", exit, err)
+		}
+	})
+
 	t.Run("counters", func(t *testing.T) {
 		before := c.Stats()
 		run(t, "cat >/dev/null", RunOptions{Stdin: strings.NewReader("12345")})
@@ -219,3 +241,9 @@ func TestRun(t *testing.T) {
 		}
 	})
 }
+
+var errWrite = errors.New("disk full")
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errWrite }
