@@ -9,6 +9,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -36,10 +37,15 @@ func IsELF(b []byte) bool { return bytes.HasPrefix(b, elfMagic) }
 // ParseELF checks b is a complete ELF64 x86-64 executable with a non-zero
 // entry point whose loadable segments lie inside b, and returns its header.
 func ParseELF(b []byte) (ELFInfo, error) {
-	if !IsELF(b) {
+	return parseELF(bytes.NewReader(b), int64(len(b)))
+}
+
+func parseELF(r io.ReaderAt, size int64) (ELFInfo, error) {
+	head := make([]byte, 4)
+	if _, err := r.ReadAt(head, 0); err != nil || !IsELF(head) {
 		return ELFInfo{}, ErrNotELF
 	}
-	f, err := elf.NewFile(bytes.NewReader(b))
+	f, err := elf.NewFile(r)
 	if err != nil {
 		return ELFInfo{}, fmt.Errorf("%w: %w", ErrUnsuitableELF, err)
 	}
@@ -58,9 +64,9 @@ func ParseELF(b []byte) (ELFInfo, error) {
 		return info, fmt.Errorf("%w: no program headers", ErrUnsuitableELF)
 	}
 	for i, p := range f.Progs {
-		if p.Type == elf.PT_LOAD && p.Off+p.Filesz > uint64(len(b)) {
+		if p.Type == elf.PT_LOAD && p.Off+p.Filesz > uint64(size) { //nolint:gosec // size >= 0
 			return info, fmt.Errorf("%w: segment %d ends at %d, past the image (%d bytes): truncated",
-				ErrUnsuitableELF, i, p.Off+p.Filesz, len(b))
+				ErrUnsuitableELF, i, p.Off+p.Filesz, size)
 		}
 	}
 	return info, nil
@@ -68,15 +74,23 @@ func ParseELF(b []byte) (ELFInfo, error) {
 
 // CheckELF reads the image at path and checks it with ParseELF. A bzImage
 // gives an error wrapping ErrNotELF that says to extract the vmlinux.
+// Only the headers are read.
 func CheckELF(path string) (ELFInfo, error) {
-	b, err := os.ReadFile(path) //nolint:gosec // caller-chosen kernel path
+	f, err := os.Open(path) //nolint:gosec // caller-chosen kernel path
 	if err != nil {
 		return ELFInfo{}, err
 	}
-	info, err := ParseELF(b)
+	defer func() { _ = f.Close() }()
+	st, err := f.Stat()
+	if err != nil {
+		return ELFInfo{}, err
+	}
+	info, err := parseELF(f, st.Size())
 	if errors.Is(err, ErrNotELF) {
 		what := "unknown format"
-		if IsBzImage(b) {
+		hdr := make([]byte, 0x210)
+		n, _ := f.ReadAt(hdr, 0)
+		if IsBzImage(hdr[:n]) {
 			what = "a compressed bzImage"
 		}
 		return info, fmt.Errorf("kernel %s is %s: %w; Firecracker needs an uncompressed ELF vmlinux (extract it with kernel.ExtractFile or build with `make vmlinux`)", path, what, err)

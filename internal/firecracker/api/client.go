@@ -171,3 +171,13 @@ func IsFault(err error, status int) bool {
 func RawForTest(ctx context.Context, c *Client, method, path string, body []byte) error {
 	return c.do(ctx, method, path, json.RawMessage(body), nil)
 }
+
+// Metrics is the body of PUT /metrics.
+type Metrics struct {
+	MetricsPath string `json:"metrics_path"`
+}
+
+// PutMetrics is PUT /metrics (pre-boot only).
+func (c *Client) PutMetrics(ctx context.Context, m Metrics) error {
+	return c.do(ctx, http.MethodPut, "/metrics", m, nil)
+}

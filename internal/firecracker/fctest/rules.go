@@ -67,6 +67,9 @@ func (s *Server) apply(method, tmpl string, body []byte) (int, any, string) {
 		if mf == mb {
 			return http.StatusBadRequest, nil, "exactly one of mem_backend or mem_file_path must be given"
 		}
+		if o, ok := m["vsock_override"].(map[string]any); ok {
+			s.override, _ = o["uds_path"].(string)
+		}
 		s.booted = true
 		s.state = Paused
 		if r, _ := m["resume_vm"].(bool); r {

@@ -41,8 +41,10 @@ type Server struct {
 	kernel   bool // boot-source set
 	touched  bool // anything configured (snapshot/load must come first)
 	vsock    string
+	override string
 	faults   map[string]fault
 	onAction func(action string)
+	onCall   func(c Call)
 }
 
 type fault struct {
@@ -63,12 +65,20 @@ func (s *Server) Fault(method, path string, status int, msg string) {
 	s.faults[strings.ToUpper(method)+" "+path] = fault{status, msg}
 }
 
-// OnAction registers f to run after each accepted PUT /actions (for
+// OnAction registers f to run on each accepted PUT /actions, before the reply (for
 // example to exit on SendCtrlAltDel).
 func (s *Server) OnAction(f func(action string)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.onAction = f
+}
+
+// OnCall registers f to run on every request, with the recorded call,
+// before the reply is written.
+func (s *Server) OnCall(f func(c Call)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onCall = f
 }
 
 // Calls returns a copy of the calls received so far.
@@ -92,6 +102,14 @@ func (s *Server) VsockPath() string {
 	return s.vsock
 }
 
+// VsockOverride is the vsock_override.uds_path of an accepted snapshot
+// load, "" if none.
+func (s *Server) VsockOverride() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.override
+}
+
 // Serve serves the fake on l until l is closed.
 func (s *Server) Serve(l net.Listener) error {
 	srv := &http.Server{Handler: s} //nolint:gosec // test server on a unix socket
@@ -111,9 +129,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	status, reply, msg := s.handle(r.Method, r.URL.Path, body)
 	s.mu.Lock()
-	s.calls = append(s.calls, Call{Method: r.Method, Path: r.URL.Path, Body: rawOrNil(body), Status: status})
-	hook := s.onAction
+	call := Call{Method: r.Method, Path: r.URL.Path, Body: rawOrNil(body), Status: status}
+	s.calls = append(s.calls, call)
+	hook, callHook := s.onAction, s.onCall
 	s.mu.Unlock()
+	// Hooks run before the reply is written, so a client that saw the
+	// reply also sees their effects (as with the real server, whose side
+	// effects happen before it answers).
+	if status == http.StatusNoContent && r.Method == http.MethodPut && r.URL.Path == "/actions" && hook != nil {
+		var a struct {
+			ActionType string `json:"action_type"`
+		}
+		_ = json.Unmarshal(body, &a)
+		hook(a.ActionType)
+	}
+	if callHook != nil {
+		callHook(call)
+	}
 	switch {
 	case status >= 400:
 		writeFault(w, status, msg)
@@ -123,13 +155,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(reply)
 	default:
 		w.WriteHeader(status)
-	}
-	if status == http.StatusNoContent && r.Method == http.MethodPut && r.URL.Path == "/actions" && hook != nil {
-		var a struct {
-			ActionType string `json:"action_type"`
-		}
-		_ = json.Unmarshal(body, &a)
-		hook(a.ActionType)
 	}
 }
 

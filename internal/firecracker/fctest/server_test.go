@@ -53,7 +53,9 @@ func TestServerRules(t *testing.T) {
 		}, 400}}, NotStarted},
 		{"drive id mismatch is refused", []step{{"drive", func(c *api.Client) error {
 			return c.PutDrive(ctx, api.Drive{DriveID: "a", PathOnHost: "/d", IsRootDevice: true})
-		}, 0}, {"raw mismatch", func(c *api.Client) error { return rawPut(ctx, c, "/drives/a", `{"drive_id":"b","is_root_device":true}`) }, 400}}, NotStarted},
+		}, 0}, {"raw mismatch", func(c *api.Client) error {
+			return rawPut(ctx, c, "/drives/a", `{"drive_id":"b","is_root_device":true}`)
+		}, 400}}, NotStarted},
 		{"iface id mismatch is refused", []step{{"raw mismatch", func(c *api.Client) error {
 			return rawPut(ctx, c, "/network-interfaces/eth0", `{"iface_id":"eth1","host_dev_name":"tap0"}`)
 		}, 400}}, NotStarted},
