@@ -215,7 +215,6 @@ func (s *session) environ() []string {
 // shellArgv0 is the login-shell argv[0] ("-sh") for interactive shells.
 func shellArgv0(shell string) string { return "-" + path.Base(shell) }
 
-
 func winsize(p *ptyRequest) *pty.Winsize {
 	return &pty.Winsize{Cols: clamp16(p.Cols), Rows: clamp16(p.Rows), X: clamp16(p.Width), Y: clamp16(p.Height)}
 }
