@@ -40,14 +40,17 @@ die() {
 trap 'die interrupted' HUP INT TERM
 trap 'die "output closed"' PIPE
 
-# starttime PID prints the start time (clock ticks since boot) of a live,
-# non-zombie PID, from /proc; it fails when that is unknown.
+# starttime PID sets st to the start time (clock ticks since boot) of a
+# live, non-zombie PID, from /proc; it fails when that is unknown. It forks
+# nothing, so waiters polling a lock stay cheap.
 starttime() {
-	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	st=
+	{ IFS= read -r st <"/proc/$1/stat"; } 2>/dev/null || [ -n "$st" ] || return 1
 	st=${st##*[)]}
 	set -- $st
+	st=
 	[ $# -ge 20 ] && [ "$1" != Z ] || return 1
-	printf '%s\n' "${20}"
+	st=${20}
 }
 
 # alive TOKEN succeeds when the link-lock owner TOKEN (pid:start:bootid)
@@ -66,13 +69,23 @@ alive() {
 		return 1
 	fi
 	if [ -n "$al_st" ] && [ -r /proc/self/stat ]; then
-		[ "$(starttime "$al_pid")" = "$al_st" ]
+		starttime "$al_pid" && [ "$st" = "$al_st" ]
 		return
 	fi
 	kill -0 "$al_pid" 2>/dev/null
 }
 
-pause() { sleep 0.05 2>/dev/null || sleep 1; }
+# pause sleeps a little longer each time: 10 ms doubling up to 320 ms.
+pause() {
+	sleep "0.$nap" 2>/dev/null || sleep 1
+	case $nap in
+	01) nap=02 ;;
+	02) nap=04 ;;
+	04) nap=08 ;;
+	08) nap=16 ;;
+	*) nap=32 ;;
+	esac
+}
 
 # lock_link takes the lock without flock(1): a symlink whose target is the
 # owner's token, created atomically by ln -s. A lock whose owner is dead is
@@ -80,9 +93,12 @@ pause() { sleep 0.05 2>/dev/null || sleep 1; }
 # waiters never both remove it.
 lock_link() {
 	lk="$d/.$b.lock"
-	boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)
-	me="$$:$(starttime $$):$boot"
+	boot=
+	{ IFS= read -r boot </proc/sys/kernel/random/boot_id; } 2>/dev/null
+	starttime $$
+	me="$$:$st:$boot"
 	miss=0
+	nap=01
 	while :; do
 		if ln -s "$me" "$lk" 2>/dev/null; then
 			held=link
@@ -113,8 +129,8 @@ lock_link() {
 
 lock_flock() {
 	fl="$d/.$b.flock"
-	{ : >>"$fl"; } 2>/dev/null || die "cannot open lock $fl"
-	exec 9>>"$fl"
+	# command: a failed redirection on plain exec would end the shell
+	command exec 9>>"$fl" || die "cannot open lock $fl"
 	flock -x 9 || die "flock $fl failed"
 	held=flock
 }

@@ -30,6 +30,10 @@ type sandbox struct {
 	scrap  string   // host path of a scratch directory the shell can see
 	env    []string // the shell's environment; nil means minimalEnv
 	onProc func(*exec.Cmd)
+	// cut makes stdin pass only the first cutAt bytes to the shell and
+	// drop the rest, as a connection lost mid-write would.
+	cut   bool
+	cutAt int64
 
 	mu       sync.Mutex
 	sessions int
@@ -84,6 +88,9 @@ func (s *sandbox) Start(ctx context.Context, cmd string, stderr io.Writer) (*Pro
 	s.sessions++
 	s.mu.Unlock()
 	ci := &countWriter{w: in}
+	if s.cut {
+		ci.w = &cutWriter{w: in, left: s.cutAt}
+	}
 	co := &countReader{r: out}
 	return &Process{Stdin: writeCloser{ci, in}, Stdout: co, Wait: func() error {
 		err := c.Wait()
@@ -93,6 +100,29 @@ func (s *sandbox) Start(ctx context.Context, cmd string, stderr io.Writer) (*Pro
 		s.mu.Unlock()
 		return err
 	}}, nil
+}
+
+// cutWriter forwards the first left bytes and silently drops the rest.
+type cutWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (c *cutWriter) Write(p []byte) (int, error) {
+	n := min(int64(len(p)), c.left)
+	if n > 0 {
+		if _, err := c.w.Write(p[:n]); err != nil {
+			return 0, err
+		}
+		c.left -= n
+	}
+	return len(p), nil
+}
+
+// clone copies the sandbox's settings (not its counters).
+func (s *sandbox) clone() *sandbox {
+	return &sandbox{name: s.name, shell: s.shell, wrap: s.wrap, root: s.root, file: s.file,
+		scrap: s.scrap, env: s.env, onProc: s.onProc, cut: s.cut, cutAt: s.cutAt}
 }
 
 type writeCloser struct {
@@ -176,6 +206,7 @@ func sandboxes(t *testing.T) []*sandbox {
 	}
 	return append(out, busyboxChroot(t, true))
 }
+
 
 // busyboxChroot builds a root holding only static busybox and its applet
 // links, /dev/null and /etc/profile.d, and returns a sandbox whose shell

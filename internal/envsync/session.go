@@ -44,7 +44,7 @@ func (s *Syncer) exchange(ctx context.Context, r Runner, op string, m mode, deci
 	in := &countWriter{w: p.Stdin}
 	out := &countReader{r: p.Stdout}
 	br := bufio.NewReader(out)
-	hostErr, protoErr := s.talk(br, in, op, m, decide, &o)
+	hostErr, protoErr := s.talk(br, in, p.Stdin, op, m, decide, &o)
 	_ = p.Stdin.Close()
 	_, _ = io.Copy(io.Discard, br)
 	waitErr := p.Wait()
@@ -68,7 +68,7 @@ func (s *Syncer) exchange(ctx context.Context, r Runner, op string, m mode, deci
 // guest then sees stdin close without a reply and commits nothing); a
 // protoErr is guest output that makes no sense, usually explained better
 // by the guest's exit status and stderr.
-func (s *Syncer) talk(br *bufio.Reader, in io.Writer, op string, m mode, decide decideFunc, o *outcome) (hostErr, protoErr error) {
+func (s *Syncer) talk(br *bufio.Reader, in io.Writer, stdin io.Closer, op string, m mode, decide decideFunc, o *outcome) (hostErr, protoErr error) {
 	content, present, junk, err := readFrame(br, maxFrame)
 	if err != nil {
 		return nil, err
@@ -104,6 +104,11 @@ func (s *Syncer) talk(br *bufio.Reader, in io.Writer, op string, m mode, decide 
 	}
 	if _, err := in.Write(msg); err != nil {
 		return nil, fmt.Errorf("%w: send: %w", ErrProtocol, err)
+	}
+	// EOF right after the message: a guest that got less than announced
+	// sees its input end instead of waiting for bytes that never come.
+	if err := stdin.Close(); err != nil {
+		return nil, fmt.Errorf("%w: close stdin: %w", ErrProtocol, err)
 	}
 	return nil, expectRest(br, okLine)
 }
