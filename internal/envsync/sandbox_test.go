@@ -207,7 +207,6 @@ func sandboxes(t *testing.T) []*sandbox {
 	return append(out, busyboxChroot(t, true))
 }
 
-
 // busyboxChroot builds a root holding only static busybox and its applet
 // links, /dev/null and /etc/profile.d, and returns a sandbox whose shell
 // is its /bin/sh and whose env file is env.Path. With proc, every session
