@@ -92,7 +92,8 @@
 // what a skipped line would do in a shell (unset a variable, or stop
 // dash from sourcing the rest of the file after a bad export) is not
 // reproduced. Every map Parse returns
-// passes [Validate] key and value checks.
+// passes [Validate] key and value checks. Parse returns an error only for
+// input longer than [MaxFileSize]; [ParseReport] never fails.
 //
 // # Updating
 //

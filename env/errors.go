@@ -3,6 +3,7 @@ package env
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Sentinel errors. Every error this package returns matches exactly one of
@@ -45,13 +46,17 @@ type KeyError struct {
 	Pos  int    // byte offset of the offending byte; 0 for ErrEmptyKey
 }
 
-// Error names the key with %q so control characters are visible.
+// Error names the key with %q so control characters are visible, and
+// the offending character.
 func (e *KeyError) Error() string {
-	if e.Kind == ErrEmptyKey { //nolint:errorlint // Kind holds the sentinel itself
-		return "invalid env key \"\": empty"
+	if errors.Is(e.Kind, ErrEmptyKey) || e.Pos < 0 || e.Pos >= len(e.Key) {
+		return fmt.Sprintf("invalid env key %q: %s", e.Key, kindDetail(e.Kind))
 	}
-	return fmt.Sprintf("invalid env key %q: byte %q at offset %d: %s",
-		e.Key, e.Key[e.Pos], e.Pos, kindDetail(e.Kind))
+	bad := e.Key[e.Pos : e.Pos+1]
+	if r, size := utf8.DecodeRuneInString(e.Key[e.Pos:]); r != utf8.RuneError || size > 1 {
+		bad = string(r)
+	}
+	return fmt.Sprintf("invalid env key %q: %q at offset %d: %s", e.Key, bad, e.Pos, kindDetail(e.Kind))
 }
 
 // Unwrap returns Kind, which in turn wraps ErrInvalidKey.

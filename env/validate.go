@@ -53,7 +53,7 @@ func ValidateValue(key, value string) error {
 		return &ValueError{Key: key, Kind: ErrValueUTF8, Pos: firstInvalidUTF8(value)}
 	}
 	if n := varSize(key, value); n > MaxVarSize {
-		return &SizeError{What: fmt.Sprintf("variable %q", key), Key: key, Size: n, Limit: MaxVarSize}
+		return &SizeError{What: fmt.Sprintf("variable %q (KEY=VALUE plus NUL)", key), Key: key, Size: n, Limit: MaxVarSize}
 	}
 	return nil
 }

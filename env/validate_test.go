@@ -102,7 +102,7 @@ func TestValidateValue(t *testing.T) {
 			}
 			if tt.kind != nil {
 				var ve *ValueError
-				if !errors.As(err, &ve) || ve.Kind != tt.kind || ve.Key != "K" || ve.Pos != tt.pos { //nolint:errorlint // comparing the stored kind
+				if !errors.As(err, &ve) || !errors.Is(ve.Kind, tt.kind) || ve.Key != "K" || ve.Pos != tt.pos {
 					t.Fatalf("want *ValueError{K, %v, %d}, got %#v", tt.kind, tt.pos, ve)
 				}
 			} else {
@@ -181,5 +181,32 @@ func TestValidateFileSizeError(t *testing.T) {
 	}
 	if err := Validate(quotes); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("Validate(240 KiB of quotes) = %v, want ErrTooLarge (rendered %d bytes)", err, len(Render(quotes)))
+	}
+}
+
+func TestErrorMessages(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"empty key", ValidateKey(""), `invalid env key "": empty`},
+		{"dash", ValidateKey("FOO-BAR"), `invalid env key "FOO-BAR": "-" at offset 3: only letters, digits and _ allowed`},
+		{"newline", ValidateKey("FOO\n"), `invalid env key "FOO\n": "\n" at offset 3: only letters, digits and _ allowed`},
+		{"digit first", ValidateKey("1A"), `invalid env key "1A": "1" at offset 0: must start with a letter or _`},
+		{"non-ASCII", ValidateKey("Aé"), `invalid env key "Aé": "é" at offset 1: only letters, digits and _ allowed`},
+		{"invalid UTF-8 in key", ValidateKey("A\xff"), `invalid env key "A\xff": "\xff" at offset 1: only letters, digits and _ allowed`},
+		{"NUL value", ValidateValue("K", "ab\x00"), `invalid env value for "K": contains NUL at byte 2`},
+		{"bad UTF-8 value", ValidateValue("K", "\xff"), `invalid env value for "K": not valid UTF-8 at byte 0`},
+		{"var too large", ValidateValue("K", strings.Repeat("x", MaxVarSize)),
+			`variable "K" (KEY=VALUE plus NUL) too large: 131075 bytes, limit 131072`},
+		{"file too large", Validate(fileOfSize(t, MaxFileSize+1)), `env file too large: 1048576 bytes, limit 1048575`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.err == nil || tt.err.Error() != tt.want {
+				t.Fatalf("got %v, want %s", tt.err, tt.want)
+			}
+		})
 	}
 }
