@@ -71,4 +71,3 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
-
