@@ -24,6 +24,7 @@ func TestCmdline(t *testing.T) {
 		{"appends", "root=/dev/vda rw", "root=/dev/vda rw console=ttyS0 reboot=k panic=1"},
 		{"keeps caller's console", "console=hvc0 quiet", "console=hvc0 quiet reboot=k panic=1"},
 		{"keeps caller's panic", "panic=5", "panic=5 console=ttyS0 reboot=k"},
+		{"forces reboot=k over smolvm's QEMU args", "console=ttyS0 quiet panic=-1 reboot=t", "console=ttyS0 quiet panic=-1 reboot=k"},
 		{"collapses spaces", "  a   b ", "a b console=ttyS0 reboot=k panic=1"},
 	}
 	for _, c := range cases {
