@@ -91,7 +91,7 @@ func probeKVM() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	r, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), kvmGetAPIVersion, 0)
 	if errno != 0 {
 		return 0, fmt.Errorf("KVM_GET_API_VERSION: %w", errno)

@@ -26,7 +26,7 @@ func DiskFormat(path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("disk format: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	head := make([]byte, len(qcow2Magic))
 	n, err := io.ReadFull(f, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {

@@ -66,8 +66,11 @@ func fetchKernel() (string, []byte, error) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return "", nil, fmt.Errorf("apt-get download %s: %w\n%s", pkg, err, out)
 		}
-		if deb, err = findDeb(debs, pkg); err != nil || deb == "" {
-			return "", nil, fmt.Errorf("apt-get download %s left no .deb in %s (%v)", pkg, debs, err)
+		if deb, err = findDeb(debs, pkg); err != nil {
+			return "", nil, err
+		}
+		if deb == "" {
+			return "", nil, fmt.Errorf("apt-get download %s left no .deb in %s", pkg, debs)
 		}
 	}
 	kernelTmp, err = os.MkdirTemp("", "smolvm-kernel")

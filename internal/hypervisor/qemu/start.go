@@ -31,7 +31,8 @@ var ErrAlreadyRunning = errors.New("vm already running")
 //
 // With spec.Detach, QEMU runs in its own session with stdin on /dev/null
 // and stdout/stderr in the VMM log, and outlives the caller. Without it,
-// QEMU gets SIGKILL when the caller dies. Linux ties that parent-death
+// QEMU runs in its own process group and gets SIGKILL when the caller dies.
+// The VMM log and the serial log start empty at every Start. Linux ties that parent-death
 // signal to the OS thread that forked the child, so Start locks its
 // goroutine to a thread around the fork; a caller that has itself locked
 // its goroutine to a thread and lets that goroutine exit still ends the
@@ -77,9 +78,9 @@ func (b *Backend) start(ctx context.Context, spec hypervisor.Spec) (hypervisor.H
 	if err != nil {
 		return hypervisor.Handle{}, fmt.Errorf("vmm log: %w", err)
 	}
-	defer logf.Close()
+	defer func() { _ = logf.Close() }()
 	// The exact command line heads the VMM log, for whoever debugs a boot.
-	fmt.Fprintf(logf, "smolvm: exec %s %s\n", prog, shellQuote(argv))
+	_, _ = fmt.Fprintf(logf, "smolvm: exec %s %s\n", prog, shellQuote(argv))
 
 	cmd := exec.Command(prog, argv...)
 	cmd.Dir = spec.Dir
@@ -87,7 +88,9 @@ func (b *Backend) start(ctx context.Context, spec hypervisor.Spec) (hypervisor.H
 	if spec.Detach {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	} else {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		// Its own process group too: a terminal's Ctrl-C reaches the caller,
+		// which decides how to stop the VM, and not QEMU directly.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	}
 	if accel == AccelTCG && why != "" {
 		b.accelWarn.Do(func() { b.log.Warn("qemu accelerator", "accel", accel, "why", why) })
@@ -114,7 +117,10 @@ func (b *Backend) start(ctx context.Context, spec hypervisor.Spec) (hypervisor.H
 	if err != nil {
 		select {
 		case <-exited:
-			return fail(fmt.Errorf("%w: %v\nvmm log %s, tail:\n%s\nserial log: %s",
+			if waitErr == nil {
+				waitErr = errors.New("exit status 0")
+			}
+			return fail(fmt.Errorf("%w: %w\nvmm log %s, tail:\n%s\nserial log: %s",
 				ErrExited, waitErr, vm.VMMLog(), tail(vm.VMMLog(), 20), vm.SerialLog()))
 		default:
 		}
@@ -196,7 +202,7 @@ func tail(path string, n int) string {
 	if err != nil {
 		return "(" + err.Error() + ")"
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	const limit = 8 << 10
 	st, err := f.Stat()
 	if err != nil {

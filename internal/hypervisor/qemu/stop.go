@@ -108,7 +108,7 @@ func (b *Backend) qmpCommand(ctx context.Context, id proc.ID, path, command stri
 	if err != nil {
 		return err
 	}
-	defer q.Close()
+	defer func() { _ = q.Close() }()
 	_, err = q.Execute(ctx, command, nil)
 	if err != nil && command == "quit" && (errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET)) {
 		return nil

@@ -178,6 +178,40 @@ func TestVMLifecycle(t *testing.T) {
 			t.Fatalf("err = %v, want CommandNotFound", err)
 		}
 	})
+	t.Run("pause and resume", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		status := func() string {
+			q, err := DialQMP(ctx, h.Control)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer q.Close()
+			ret, err := q.Execute(ctx, "query-status", nil)
+			var st struct{ Status string }
+			if err != nil || json.Unmarshal(ret, &st) != nil {
+				t.Fatalf("query-status = %s, %v", ret, err)
+			}
+			return st.Status
+		}
+		if err := b.Pause(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+		if s := status(); s != "paused" {
+			t.Errorf("after Pause: %s", s)
+		}
+		if err := b.Resume(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+		if s := status(); s != "running" {
+			t.Errorf("after Resume: %s", s)
+		}
+		stale := h
+		stale.StartTime++
+		if err := b.Pause(ctx, stale); !errors.Is(err, proc.ErrGone) {
+			t.Errorf("Pause of a stale handle: %v, want ErrGone", err)
+		}
+	})
 	t.Run("ssh forward on loopback only", func(t *testing.T) {
 		for _, addr := range listenersOn(t, spec.SSHPort) {
 			if addr != "0100007F" {
@@ -370,6 +404,9 @@ func TestVMPdeathsig(t *testing.T) {
 	if !b.Alive(h) {
 		t.Fatal("VM not alive after the child's start")
 	}
+	if pg, err := pgrpOf(h.PID); err != nil || pg != h.PID {
+		t.Errorf("QEMU process group %d (%v), want its own (%d)", pg, err, h.PID)
+	}
 	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -415,15 +452,21 @@ func TestVMDetach(t *testing.T) {
 }
 
 // sessionOf reads a process's session ID (field 6 of /proc/PID/stat).
-func sessionOf(pid int) (int, error) {
+func sessionOf(pid int) (int, error) { return statField(pid, 6) }
+
+// pgrpOf reads a process's process group ID (field 5 of /proc/PID/stat).
+func pgrpOf(pid int) (int, error) { return statField(pid, 5) }
+
+// statField reads numeric field n (1-based, n >= 3) of /proc/PID/stat.
+func statField(pid, n int) (int, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0, err
 	}
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 4 {
+	if len(f) < n-2 {
 		return 0, fmt.Errorf("malformed stat %q", s)
 	}
-	return strconv.Atoi(f[3])
+	return strconv.Atoi(f[n-3])
 }
