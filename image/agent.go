@@ -23,6 +23,15 @@ const AgentName = "smolvm-agent"
 // the executable, and this module's source is not available to build one.
 var ErrNoAgent = errors.New("guest agent binary not found")
 
+// errSuffix renders an optional cause without wrapping it: the sentinel
+// (ErrInvalid) is what callers match on.
+func errSuffix(err error) string {
+	if err == nil {
+		return ""
+	}
+	return ": " + err.Error()
+}
+
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
@@ -53,7 +62,7 @@ func (b *Builder) resolveAgent(ctx context.Context, agentDir string) (string, er
 		path = p
 	}
 	if ok, err := isStatic(path); err != nil || !ok {
-		return "", fmt.Errorf("%w: agent %s: not a static ELF executable (%v)", ErrInvalid, path, err)
+		return "", fmt.Errorf("%w: agent %s: not a static ELF executable%s", ErrInvalid, path, errSuffix(err))
 	}
 	return path, nil
 }
@@ -98,18 +107,18 @@ func sourceHash(root string) (string, error) {
 	h := sha256.New()
 	for _, f := range files {
 		rel, _ := filepath.Rel(root, f)
-		fmt.Fprintf(h, "%s\n", rel)
+		_, _ = fmt.Fprintf(h, "%s\n", rel)
 		r, err := os.Open(f)
 		if err != nil {
 			return "", err
 		}
 		_, err = io.Copy(h, r)
-		r.Close()
+		_ = r.Close()
 		if err != nil {
 			return "", err
 		}
 	}
-	fmt.Fprintf(h, "%s\n", runtime.Version())
+	_, _ = fmt.Fprintf(h, "%s\n", runtime.Version())
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
@@ -135,8 +144,10 @@ func (b *Builder) buildAgent(ctx context.Context, agentDir string) (string, erro
 	if err != nil {
 		return "", err
 	}
-	tmp.Close()
-	defer os.Remove(tmp.Name())
+	if err := tmp.Close(); err != nil {
+		return "", err
+	}
+	defer func() { _ = os.Remove(tmp.Name()) }()
 	b.log.Info("building guest agent", "dir", root)
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", tmp.Name(), "./cmd/"+AgentName)
 	cmd.Dir = root
@@ -144,7 +155,7 @@ func (b *Builder) buildAgent(ctx context.Context, agentDir string) (string, erro
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("%w: go build ./cmd/%s: %w: %s", ErrTool, AgentName, err, strings.TrimSpace(string(msg)))
 	}
-	if err := os.Chmod(tmp.Name(), 0o755); err != nil {
+	if err := os.Chmod(tmp.Name(), 0o755); err != nil { //nolint:gosec // an executable
 		return "", err
 	}
 	if err := os.Rename(tmp.Name(), out); err != nil {

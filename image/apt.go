@@ -109,7 +109,7 @@ func aptDownload(ctx context.Context, dir string, p debPackage) (string, bool, e
 	if err != nil {
 		return "", false, err
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }()
 	if _, err := runTool(ctx, tmp, "apt-get", "download", "-q", p.Name+"="+p.Version); err != nil {
 		return "", false, err
 	}

@@ -39,7 +39,7 @@ type inputs struct {
 func fingerprint(lines []string) string {
 	h := sha256.New()
 	for _, l := range lines {
-		fmt.Fprintf(h, "%d:%s\n", len(l), l)
+		_, _ = fmt.Fprintf(h, "%d:%s\n", len(l), l)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -115,7 +115,7 @@ func (b *Builder) Build(ctx context.Context) (Image, error) {
 	if err != nil {
 		return Image{}, err
 	}
-	defer os.RemoveAll(tmp) // after a successful rename, tmp no longer exists
+	defer func() { _ = os.RemoveAll(tmp) }() // after a successful rename, tmp no longer exists
 	img, err := b.assemble(ctx, in, dirs, tmp)
 	if err != nil {
 		return Image{}, fmt.Errorf("build image %s: %w", name, err)

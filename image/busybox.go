@@ -31,7 +31,7 @@ func isStatic(path string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
 		return false, nil
 	}
@@ -49,7 +49,7 @@ func (b *Builder) resolveBusybox(ctx context.Context, m *memo, cacheDir string) 
 	path := b.busybox
 	if path != "" {
 		if ok, err := isStatic(path); err != nil || !ok {
-			return busyboxSource{}, fmt.Errorf("%w: busybox %s: not a static ELF executable (%v)", ErrInvalid, path, err)
+			return busyboxSource{}, fmt.Errorf("%w: busybox %s: not a static ELF executable%s", ErrInvalid, path, errSuffix(err))
 		}
 	} else {
 		for _, p := range hostBusyboxes {
@@ -117,7 +117,7 @@ func (b *Builder) fetchBusybox(ctx context.Context, m *memo, cacheDir string) (s
 	if err != nil {
 		return "", err
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }()
 	if _, err := runTool(ctx, "", "dpkg-deb", "-x", deb, tmp); err != nil {
 		return "", err
 	}

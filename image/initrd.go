@@ -44,7 +44,7 @@ func initrdEntries(agent []byte, kver string, mods []loadedModule) ([]cpio.Entry
 // writeInitrd writes the gzip-compressed cpio archive to dst. The bytes
 // depend only on the inputs (gzip header without name or mtime).
 func writeInitrd(dst string, entries []cpio.Entry) (err error) {
-	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644) //nolint:gosec // image files are world-readable
 	if err != nil {
 		return err
 	}

@@ -80,7 +80,7 @@ func Remove(cacheDir, name string) error {
 		return err
 	}
 	if err := os.Rename(target, filepath.Join(trash, name)); err != nil {
-		os.Remove(trash)
+		_ = os.Remove(trash)
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove image %s: %w", name, ErrNotFound)
 		}

@@ -101,7 +101,7 @@ func elfModinfo(ko []byte) (modinfo, error) {
 	if err != nil {
 		return modinfo{}, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	s := f.Section(".modinfo")
 	if s == nil {
 		return modinfo{}, errors.New("no .modinfo section")
@@ -130,7 +130,7 @@ func indexModules(modulesDir string) (moduleIndex, error) {
 		}
 		base := d.Name()
 		i := strings.Index(base, ".ko")
-		if i <= 0 || !(base[i:] == ".ko" || base[i:] == ".ko.xz" || base[i:] == ".ko.zst" || base[i:] == ".ko.gz") {
+		if ext := base[max(i, 0):]; i <= 0 || (ext != ".ko" && ext != ".ko.xz" && ext != ".ko.zst" && ext != ".ko.gz") {
 			return nil
 		}
 		name := moduleName(base[:i])

@@ -121,7 +121,7 @@ func copyFile(src, dst string, mode os.FileMode) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(dst, b, mode); err != nil {
+	if err := os.WriteFile(dst, b, mode); err != nil { //nolint:gosec // dst is built from the staging dir, not from input
 		return err
 	}
 	return os.Chmod(dst, mode)
@@ -131,12 +131,12 @@ func copyFile(src, dst string, mode os.FileMode) error {
 // the staged tree, then fixes ownership with debugfs: mke2fs -d copies the
 // builder's uid/gid, which are not root's when the builder is not root.
 func makeExt4(ctx context.Context, dst, staged string, sizeMiB int, owners map[string]int) error {
-	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644) //nolint:gosec // image files are world-readable
 	if err != nil {
 		return err
 	}
 	if err := f.Truncate(int64(sizeMiB) << 20); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	if err := f.Close(); err != nil {
@@ -173,7 +173,7 @@ func makeExt4(ctx context.Context, dst, staged string, sizeMiB int, owners map[s
 	if err := os.WriteFile(script, []byte(cmds.String()), 0o600); err != nil {
 		return err
 	}
-	defer os.Remove(script)
+	defer func() { _ = os.Remove(script) }()
 	_, err = runTool(ctx, "", "debugfs", "-w", "-f", script, dst)
 	return err
 }
