@@ -6,8 +6,10 @@ import (
 	"unicode/utf8"
 )
 
-// Sentinel errors. Every error this package returns matches exactly one of
-// ErrInvalidKey, ErrInvalidValue, ErrTooLarge or ErrSyntax with errors.Is.
+// Sentinel errors. Every validation or parse error this package returns
+// matches exactly one of ErrInvalidKey, ErrInvalidValue, ErrTooLarge or
+// ErrSyntax with errors.Is (only a failing io.Reader's error, wrapped by
+// ParseDotenv, matches none).
 var (
 	// ErrInvalidKey is matched by every key error.
 	ErrInvalidKey = errors.New("invalid env key")
