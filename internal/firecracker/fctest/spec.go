@@ -36,7 +36,7 @@ type Spec struct {
 func FindSpec() (string, error) {
 	if d := os.Getenv("SMOLVM_SHARED_DIR"); d != "" {
 		p := filepath.Join(d, SpecRel)
-		if _, err := os.Stat(p); err != nil {
+		if _, err := os.Stat(p); err != nil { //nolint:gosec // test-only lookup of a fixture path
 			return "", fmt.Errorf("%w: SMOLVM_SHARED_DIR=%s: %w", ErrNoSpec, d, err)
 		}
 		return p, nil

@@ -159,7 +159,7 @@ func (s *Spec) validateObject(field string, schema map[string]any, obj map[strin
 }
 
 func checkType(field, typ string, v any) error {
-	ok := true
+	var ok bool
 	switch typ {
 	case "":
 		return nil

@@ -87,7 +87,7 @@ func (b *Backend) start(ctx context.Context, spec hypervisor.Spec, conf configur
 	if err := conf(ctx, c, l); err != nil {
 		select {
 		case <-p.exited:
-			err = fmt.Errorf("%w: %v: %w", ErrExited, p.waitErr, err)
+			err = fmt.Errorf("%w (%s): %w", ErrExited, exitDesc(p.waitErr), err)
 		default:
 		}
 		return fail(withLogs(err, vm, l))
@@ -228,13 +228,21 @@ func (b *Backend) waitAPI(ctx context.Context, c *api.Client, p *process) error 
 		last = err
 		select {
 		case <-p.exited:
-			return fmt.Errorf("%w: %v", ErrExited, p.waitErr)
+			return fmt.Errorf("%w (%s)", ErrExited, exitDesc(p.waitErr))
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("%w: %s within %s (last error: %v)", ErrSocketTimeout, c.Socket(), b.socketTimeout, last)
+				return fmt.Errorf("%w: %s within %s (last error: %s)", ErrSocketTimeout, c.Socket(), b.socketTimeout, last.Error())
 			}
 			return ctx.Err()
 		case <-t.C:
 		}
 	}
+}
+
+// exitDesc describes how the process ended.
+func exitDesc(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
 }
