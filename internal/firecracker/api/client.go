@@ -166,12 +166,6 @@ func IsFault(err error, status int) bool {
 	return errors.As(err, &fe) && fe.StatusCode == status
 }
 
-// RawForTest sends a hand-written JSON body; tests use it to check how a
-// server treats bodies the typed methods never produce.
-func RawForTest(ctx context.Context, c *Client, method, path string, body []byte) error {
-	return c.do(ctx, method, path, json.RawMessage(body), nil)
-}
-
 // Metrics is the body of PUT /metrics.
 type Metrics struct {
 	MetricsPath string `json:"metrics_path"`

@@ -2,8 +2,11 @@ package fctest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/smolvm/smolvm/internal/firecracker/api"
@@ -123,7 +126,28 @@ func TestServerFaultAndOrder(t *testing.T) {
 	}
 }
 
-// rawPut sends a hand-written body, bypassing the typed client's encoding.
+// rawPut sends a hand-written body, bypassing the typed client's encoding,
+// and turns a fault reply into an *api.FaultError like the client does.
 func rawPut(ctx context.Context, c *api.Client, path, body string) error {
-	return api.RawForTest(ctx, c, http.MethodPut, path, []byte(body))
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", c.Socket())
+	}}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, "http://localhost"+path, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode < 300 {
+		return nil
+	}
+	var f struct {
+		FaultMessage string `json:"fault_message"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&f)
+	return &api.FaultError{Method: http.MethodPut, Path: path, StatusCode: resp.StatusCode, FaultMessage: f.FaultMessage}
 }
