@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -92,10 +93,11 @@ func (s *Store) ReleaseIP(ctx context.Context, vmID string) error {
 func leaseOf(slot int) IPLease {
 	base := IPPool.Addr().As4()
 	off := uint32(slot) << (32 - IPPrefixLen) // #nosec G115 -- 0 <= slot < ipSlots()
-	n := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
+	n := binary.BigEndian.Uint32(base[:])
 	addr := func(i uint32) netip.Addr {
-		v := n + off + i
-		return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+		var b [4]byte
+		binary.BigEndian.PutUint32(b[:], n+off+i)
+		return netip.AddrFrom4(b)
 	}
 	return IPLease{
 		Subnet:    netip.PrefixFrom(addr(0), IPPrefixLen),

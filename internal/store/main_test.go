@@ -19,7 +19,7 @@ import (
 // Child processes: the test binary re-executes itself with these variables
 // set, and TestMain runs the named child mode instead of the tests.
 const (
-	envChild = "SMOLVM_STORE_TEST_CHILD" // mode: lease, create, hold
+	envChild = "SMOLVM_STORE_TEST_CHILD" // mode: open, lease, create, hold
 	envDB    = "SMOLVM_STORE_TEST_DB"
 	envArg   = "SMOLVM_STORE_TEST_ARG"
 )
@@ -35,19 +35,23 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// runChild waits for "go" on stdin (so all children start together), then
-// does its part and prints one result line per item on stdout.
+// runChild waits for "go" on stdin (so all children start together), opens
+// the store, does its part and prints one result line per item on stdout.
 func runChild(mode, db, arg string) error {
 	ctx := context.Background()
+	in := bufio.NewReader(os.Stdin)
+	line, err := in.ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("no go signal: %w", err)
+	}
+	if line != "go\n" {
+		return fmt.Errorf("no go signal: %q", line)
+	}
 	s, err := Open(ctx, db)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = s.Close() }()
-	in := bufio.NewReader(os.Stdin)
-	if line, err := in.ReadString('\n'); err != nil || line != "go\n" {
-		return fmt.Errorf("no go signal: %q %v", line, err)
-	}
 	switch mode {
 	case "lease": // arg: vm id; 5 goroutines lease 5 ports each
 		ports, err := leaseMany(ctx, s, arg, 5, 5)
@@ -55,6 +59,12 @@ func runChild(mode, db, arg string) error {
 			fmt.Println(p)
 		}
 		return err
+	case "open": // the Open above raced the others; record that it worked
+		if err := s.Create(ctx, VM{ID: arg}); err != nil {
+			return err
+		}
+		fmt.Println("ok")
+		return nil
 	case "create": // arg: vm id
 		err := s.Create(ctx, VM{ID: arg, Backend: "qemu", Dir: "/child/" + strconv.Itoa(os.Getpid())})
 		switch {

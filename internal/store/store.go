@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -48,7 +49,9 @@ type Store struct {
 }
 
 // Open opens the database at path, creating it (mode 0600) and its
-// directory (mode 0700) when missing, and brings the schema up to date.
+// directory (mode 0700) when missing, and brings the schema up to date. It
+// also keeps a lock file, path+".lock", next to the database. Any number of
+// processes and goroutines may Open the same path at once.
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open store: empty path")
@@ -57,24 +60,25 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil { // #nosec G703 -- the caller's own data dir
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	// SQLite would create the file with the umask's mode; create it first so
-	// the database (and its -wal/-shm files, which copy its mode) are 0600.
-	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600) // #nosec G304 -- the caller's own data dir
+	// Creating the file and switching a fresh database to WAL race badly
+	// between processes (SQLite reports I/O errors), so Open holds an
+	// exclusive lock on a side file while it sets the database up.
+	unlock, err := lockFile(ctx, abs+".lock")
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
+	defer unlock()
+	_, statErr := os.Stat(abs)
+	fresh := errors.Is(statErr, fs.ErrNotExist)
 	db, err := sql.Open("sqlite", dsn(abs))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
 	s := &Store{db: db, path: abs, now: time.Now, freePort: freePort}
-	if err := s.init(ctx); err != nil {
+	if err := s.init(ctx, fresh); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
@@ -92,8 +96,21 @@ func dsn(abs string) string {
 	return "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + q.Encode()
 }
 
-// init switches the database to WAL (a persistent setting) and migrates.
-func (s *Store) init(ctx context.Context) error {
+// init creates the file when fresh, switches the database to WAL (a
+// persistent setting) and migrates.
+func (s *Store) init(ctx context.Context, fresh bool) error {
+	if fresh {
+		// Connecting creates the file with the umask's mode. Chmod it by name
+		// before WAL mode creates the -wal and -shm files, which copy its
+		// mode. (Never open and close the database file ourselves: closing
+		// any descriptor of it drops this process's SQLite locks on it.)
+		if err := s.db.PingContext(ctx); err != nil {
+			return err
+		}
+		if err := os.Chmod(s.path, 0o600); err != nil {
+			return err
+		}
+	}
 	err := retryBusy(ctx, func() error {
 		var mode string
 		if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
