@@ -123,7 +123,9 @@ func sourceHash(root string) (string, error) {
 }
 
 // buildAgent runs `go build` for ./cmd/smolvm-agent unless a binary for
-// the same source hash is cached.
+// the same source hash is cached. -trimpath and -buildvcs=false make the
+// bytes depend on the source and toolchain only, so the image fingerprint
+// (which hashes the binary) does not move with unrelated commits.
 func (b *Builder) buildAgent(ctx context.Context, agentDir string) (string, error) {
 	root, err := moduleRoot()
 	if err != nil {
@@ -149,7 +151,7 @@ func (b *Builder) buildAgent(ctx context.Context, agentDir string) (string, erro
 	}
 	defer func() { _ = os.Remove(tmp.Name()) }()
 	b.log.Info("building guest agent", "dir", root)
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", tmp.Name(), "./cmd/"+AgentName)
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", tmp.Name(), "./cmd/"+AgentName)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	if msg, err := cmd.CombinedOutput(); err != nil {

@@ -45,6 +45,12 @@ func TestBoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("image %s built in %v: %s", img.Name, time.Since(start).Round(time.Millisecond), strings.Join(events, "; "))
+	hitStart := time.Now()
+	again, err := NewBuilder(WithCacheDir(cache), WithDebsDir(d.Debs())).Build(ctx)
+	if err != nil || again.Fingerprint != img.Fingerprint {
+		t.Fatalf("rebuild with the same inputs: %v (fingerprint %s, first %s)", err, again.Fingerprint, img.Fingerprint)
+	}
+	t.Logf("cache hit (default inputs, agent source rehashed) took %v", time.Since(hitStart))
 	recs, _ := readInitrd(t, img.Initrd)
 	t.Logf("sizes: kernel %d, initrd %d, rootfs %d apparent / %d allocated, agent %d bytes",
 		fileSize(img.Kernel), fileSize(img.Initrd), fileSize(img.Rootfs), allocated(img.Rootfs), len(recs["init"].data))
