@@ -288,3 +288,37 @@ func tryWrite(ctx context.Context, path string) error {
 	}
 	return tx.Commit()
 }
+
+// TestConcurrentSetState races the same move from 20 goroutines: the check
+// and the write share one transaction, so exactly one succeeds and every
+// other sees the VM already moved.
+func TestConcurrentSetState(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	mustCreate(t, s, "vm")
+	force(t, s, "vm", StateRunning)
+	var (
+		mu          sync.Mutex
+		ok, refused int
+		wg          sync.WaitGroup
+	)
+	for range goroutines {
+		wg.Go(func() {
+			err := s.SetState(ctx, "vm", StateStopping, "")
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, ErrInvalidState) && strings.Contains(err.Error(), "stopping -> stopping"):
+				refused++
+			default:
+				t.Errorf("SetState: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if ok != 1 || refused != goroutines-1 {
+		t.Fatalf("%d moves succeeded, %d refused; want 1 and %d", ok, refused, goroutines-1)
+	}
+}

@@ -31,7 +31,7 @@ type Change struct {
 // and ephemeral VMs left stopped or failed for longer than StaleAfter, are
 // reported with Ephemeral set so the caller can delete them and their dirs.
 //
-// alive is called outside any transaction and must not use the Store.
+// alive is called outside any transaction, once per live VM with a handle.
 func (s *Store) Reconcile(ctx context.Context, alive func(hypervisor.Handle) bool) ([]Change, error) {
 	vms, err := s.List(ctx)
 	if err != nil {

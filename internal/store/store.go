@@ -71,7 +71,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", abs, err)
 	}
 	defer unlock()
-	_, statErr := os.Stat(abs)
+	_, statErr := os.Stat(abs) // #nosec G703 -- the caller's own data dir
 	fresh := errors.Is(statErr, fs.ErrNotExist)
 	db, err := sql.Open("sqlite", dsn(abs))
 	if err != nil {
