@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -185,10 +186,15 @@ func (q *QMP) bind(ctx context.Context) func() {
 	return func() { stop() }
 }
 
-// ctxErr prefers the context's error when it caused the I/O failure.
+// ctxErr prefers the context's error when it caused the I/O failure. The
+// connection's deadline is only ever the context's, so a deadline error is
+// the context's deadline even when its timer has not fired yet.
 func ctxErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("%w (%w)", ctx.Err(), err)
+	if e := ctx.Err(); e != nil {
+		return fmt.Errorf("%w (%w)", e, err)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w (%w)", context.DeadlineExceeded, err)
 	}
 	return err
 }

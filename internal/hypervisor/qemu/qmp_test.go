@@ -41,9 +41,13 @@ func shortTempDir(t *testing.T) string {
 	return d
 }
 
-func newFakeQMP(t *testing.T, replies map[string]string) *fakeQMP {
+// newFakeQMP starts a peer; opts adjust it before it serves anyone.
+func newFakeQMP(t *testing.T, replies map[string]string, opts ...func(*fakeQMP)) *fakeQMP {
 	t.Helper()
 	f := &fakeQMP{t: t, path: filepath.Join(shortTempDir(t), "qmp.sock"), replies: replies}
+	for _, o := range opts {
+		o(f)
+	}
 	ln, err := net.Listen("unix", f.path)
 	if err != nil {
 		t.Fatal(err)
@@ -128,8 +132,8 @@ func (f *fakeQMP) commands() []string {
 }
 
 func TestQMPHandshakeAndExecute(t *testing.T) {
-	f := newFakeQMP(t, map[string]string{"query-status": `"return": {"status": "running", "running": true}`})
-	f.events = 2
+	f := newFakeQMP(t, map[string]string{"query-status": `"return": {"status": "running", "running": true}`},
+		func(f *fakeQMP) { f.events = 2 })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	q, err := DialQMP(ctx, f.path)
@@ -176,8 +180,7 @@ func TestQMPErrorCarriesClassAndDesc(t *testing.T) {
 }
 
 func TestQMPHungPeerHonoursContext(t *testing.T) {
-	f := newFakeQMP(t, nil)
-	f.silent = true
+	f := newFakeQMP(t, nil, func(f *fakeQMP) { f.silent = true })
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	_, err := DialQMP(ctx, f.path)
