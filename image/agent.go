@@ -151,6 +151,7 @@ func (b *Builder) buildAgent(ctx context.Context, agentDir string) (string, erro
 	}
 	defer func() { _ = os.Remove(tmp.Name()) }()
 	b.log.Info("building guest agent", "dir", root)
+	b.emit(Event{Step: StepAgent, Detail: "go build ./cmd/" + AgentName})
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", tmp.Name(), "./cmd/"+AgentName)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")

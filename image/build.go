@@ -158,6 +158,9 @@ func (b *Builder) assemble(ctx context.Context, in inputs, dirs paths.Dirs, dir 
 		return Image{}, err
 	}
 	b.emit(Event{Step: StepModules, Detail: fmt.Sprintf("%d modules for %s", len(mods), kver)})
+	if err := ctx.Err(); err != nil {
+		return Image{}, err
+	}
 	if err := copyFile(kernel, filepath.Join(dir, KernelFile), 0o644); err != nil {
 		return Image{}, err
 	}
@@ -171,6 +174,9 @@ func (b *Builder) assemble(ctx context.Context, in inputs, dirs paths.Dirs, dir 
 		return Image{}, err
 	}
 	b.emit(Event{Step: StepInitrd, Detail: InitrdFile, Bytes: fileSize(initrd)})
+	if err := ctx.Err(); err != nil {
+		return Image{}, err
+	}
 
 	out, err := runToolOutput(ctx, in.busybox.Path, "--list-full")
 	if err != nil {

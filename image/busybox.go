@@ -113,6 +113,9 @@ func (b *Builder) fetchBusybox(ctx context.Context, m *memo, cacheDir string) (s
 	if err != nil {
 		return "", err
 	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", err
+	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".extract-")
 	if err != nil {
 		return "", err

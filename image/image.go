@@ -25,19 +25,19 @@ const (
 
 // Image is a built image. Paths are absolute.
 type Image struct {
-	Name           string    `json:"name"`        // directory name under images/
-	Dir            string    `json:"-"`           // the image directory
-	Kernel         string    `json:"-"`           // bzImage the hypervisor boots
-	Initrd         string    `json:"-"`           // gzip-compressed newc cpio
-	Rootfs         string    `json:"-"`           // sparse ext4 image
-	Fingerprint    string    `json:"fingerprint"` // sha256 (hex) over every input
-	KernelPackage  string    `json:"kernel_package,omitempty"`
-	KernelVersion  string    `json:"kernel_version"` // uname -r of the kernel
-	BusyboxVersion string    `json:"busybox_version"`
-	AgentSHA256    string    `json:"agent_sha256"`
-	Modules        []string  `json:"modules"` // initrd module paths in load order
-	Size           int64     `json:"size"`    // bytes allocated on disk by the image's files
-	Created        time.Time `json:"created"`
+	Name           string    `json:"name"`                     // directory name under images/
+	Dir            string    `json:"-"`                        // the image directory
+	Kernel         string    `json:"-"`                        // bzImage the hypervisor boots
+	Initrd         string    `json:"-"`                        // gzip-compressed newc cpio
+	Rootfs         string    `json:"-"`                        // sparse ext4 image
+	Fingerprint    string    `json:"fingerprint"`              // sha256 (hex) over every input
+	KernelPackage  string    `json:"kernel_package,omitempty"` // "name=version" when from apt
+	KernelVersion  string    `json:"kernel_version"`           // uname -r of the kernel
+	BusyboxVersion string    `json:"busybox_version"`          // e.g. "1.35.0 (Debian 1:1.35.0-4)"
+	AgentSHA256    string    `json:"agent_sha256"`             // sha256 of /init and /sbin/smolvm-agent
+	Modules        []string  `json:"modules"`                  // initrd module paths in load order
+	Size           int64     `json:"size"`                     // bytes allocated on disk by the image's files
+	Created        time.Time `json:"created"`                  // when the build finished (UTC)
 }
 
 // Event reports build progress. The library never prints; a CLI renders
@@ -56,6 +56,7 @@ type Step string
 // Build steps, in the order they are reported.
 const (
 	StepResolveKernel Step = "resolve-kernel"
+	StepAgent         Step = "agent" // building the agent from source
 	StepDownload      Step = "download"
 	StepExtract       Step = "extract"
 	StepModules       Step = "modules"
