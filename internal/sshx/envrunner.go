@@ -55,7 +55,9 @@ func (r envRunner) Start(ctx context.Context, cmd string, stderr io.Writer) (*en
 		}
 	case <-ctx.Done():
 		go func() {
-			<-started
+			if err := <-started; err != nil {
+				r.c.log.Debug("env command start failed after cancel", "err", err)
+			}
 			_ = s.Close()
 		}()
 		return nil, ctx.Err()

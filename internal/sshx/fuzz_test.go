@@ -30,7 +30,7 @@ func unquote(s string) (string, bool) {
 			s = s[3:]
 		default:
 			c := s[0]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_@%+=:,./-", c) >= 0) {
+			if !safeWordByte(c) {
 				return "", false
 			}
 			b.WriteByte(c)
@@ -92,4 +92,13 @@ func FuzzParseHostKey(f *testing.F) {
 			t.Fatalf("key from %q does not round-trip: %v", line, err)
 		}
 	})
+}
+
+// safeWordByte is shlex.quote's set of bytes left bare: [A-Za-z0-9_@%+=:,./-].
+func safeWordByte(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("_@%+=:,./-", c) >= 0
 }

@@ -31,7 +31,7 @@ func LoadOrCreateKey(path string) (ssh.Signer, error) {
 		return s, err
 	}
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil { //nolint:gosec // the caller chooses the key location
 		return nil, fmt.Errorf("create key dir: %w", err)
 	}
 	if err := createKey(path); err != nil {
@@ -55,7 +55,7 @@ func createKey(path string) error {
 	if err != nil {
 		return fmt.Errorf("create key: %w", err)
 	}
-	defer func() { _ = os.Remove(tmp.Name()) }()
+	defer func() { _ = os.Remove(tmp.Name()) }() //nolint:gosec // our own temp file
 	if err := tmp.Chmod(0o600); err != nil {
 		_ = tmp.Close()
 		return fmt.Errorf("create key: %w", err)
@@ -80,7 +80,7 @@ func createKey(path string) error {
 }
 
 func loadKey(path string) (ssh.Signer, error) {
-	fi, err := os.Stat(path)
+	fi, err := os.Stat(path) //nolint:gosec // the caller chooses the key location
 	if err != nil {
 		return nil, fmt.Errorf("load key: %w", err)
 	}

@@ -137,8 +137,10 @@ func (c *Client) Run(ctx context.Context, cmd string, opts RunOptions) (Exit, er
 	_ = s.Signal(ssh.SIGKILL)
 	t := time.NewTimer(killGrace)
 	select {
-	case <-waited:
+	case werr := <-waited:
+		c.log.Debug("killed command ended", "err", werr)
 	case <-t.C:
+		c.log.Debug("killed command did not end in time; closing its session")
 	}
 	t.Stop()
 	_ = s.Close()
