@@ -111,6 +111,7 @@ func (b *Builder) Build(ctx context.Context) (Image, error) {
 	if err := os.MkdirAll(dirs.Images(), 0o755); err != nil {
 		return Image{}, err
 	}
+	sweepStale(dirs.Images(), staleAge, time.Now())
 	tmp, err := os.MkdirTemp(dirs.Images(), ".build-"+name+"-")
 	if err != nil {
 		return Image{}, err

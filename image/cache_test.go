@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestFingerprint(t *testing.T) {
@@ -254,5 +255,32 @@ func TestValidation(t *testing.T) {
 				t.Fatalf("Build = %v, want ErrInvalid naming %q", err, c.field)
 			}
 		})
+	}
+}
+
+func TestSweepStale(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	mk := func(name string, age time.Duration) {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Join(p, "work"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, now.Add(-age), now.Add(-age)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk(".build-old-1", 2*staleAge)
+	mk(".remove-old", 2*staleAge)
+	mk(".build-fresh-1", time.Minute)
+	mk("0123456789abcdef", 10*staleAge) // an image, however old, stays
+	sweepStale(dir, staleAge, now)
+	var left []string
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		left = append(left, e.Name())
+	}
+	if got := strings.Join(left, " "); got != ".build-fresh-1 0123456789abcdef" {
+		t.Fatalf("left %q", got)
 	}
 }

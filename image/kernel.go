@@ -39,6 +39,7 @@ func (b *Builder) resolveKernel(ctx context.Context, m *memo) (kernelSource, err
 		if err != nil {
 			return kernelSource{}, err
 		}
+		b.emit(Event{Step: StepResolveKernel, Detail: b.kernelFile})
 		id := []string{"kernel-file " + sum, "kernel-version " + filepath.Base(b.modulesDir)}
 		for _, mod := range mods {
 			id = append(id, "module "+mod.Rel+" "+sha256Hex(mod.Data))
@@ -49,6 +50,7 @@ func (b *Builder) resolveKernel(ctx context.Context, m *memo) (kernelSource, err
 		if err != nil {
 			return kernelSource{}, fmt.Errorf("%w: kernel deb: %w", ErrInvalid, err)
 		}
+		b.emit(Event{Step: StepResolveKernel, Detail: filepath.Base(b.kernelDeb)})
 		return kernelSource{identity: []string{"kernel-deb " + sum}, deb: b.kernelDeb}, nil
 	}
 	key := "apt:" + b.kernelPkg + ":" + dirStamp(aptLists)
