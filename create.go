@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/smolvm/smolvm/internal/hypervisor"
 	"github.com/smolvm/smolvm/internal/paths"
@@ -46,6 +47,9 @@ func (vm *VM) create(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
+	if cfg.Network == NetworkTAP && be.Name() != "firecracker" {
+		return invalid("Config.Network", "tap networking needs the firecracker backend (got %s)", be.Name())
+	}
 	layout := vm.dirs.VM(cfg.ID)
 	for _, s := range layout.Sockets() {
 		if err := paths.CheckSocket(s); err != nil {
@@ -59,6 +63,13 @@ func (vm *VM) create(ctx context.Context, cfg Config) (err error) {
 	}
 	if cfg.DiskMode == DiskShared {
 		rec.DiskPath = cfg.RootfsPath
+	}
+	extract, err := needsVmlinux(be, cfg.KernelPath)
+	if err != nil {
+		return err
+	}
+	if extract {
+		rec.KernelPath = filepath.Join(layout.Dir, "vmlinux")
 	}
 	if err := vm.st.Create(ctx, store.VM{
 		ID: cfg.ID, State: store.StateCreated, Backend: be.Name(), Config: mustJSON(rec),
@@ -80,9 +91,19 @@ func (vm *VM) create(ctx context.Context, cfg Config) (err error) {
 	if disk != rec.DiskPath {
 		return fmt.Errorf("prepare disk: backend made %q, expected %q", disk, rec.DiskPath)
 	}
+	if extract {
+		if err := extractVmlinux(cfg.KernelPath, rec.KernelPath); err != nil {
+			return err
+		}
+	}
 	if needsPort(be) {
 		if _, err := vm.st.LeasePort(ctx, cfg.ID); err != nil {
 			return fmt.Errorf("lease ssh port: %w", err)
+		}
+	}
+	if cfg.Network == NetworkTAP {
+		if _, err := vm.st.LeaseIP(ctx, cfg.ID); err != nil {
+			return fmt.Errorf("lease guest address: %w", err)
 		}
 	}
 	vm.pendingEnv = cfg.Env

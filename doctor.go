@@ -7,9 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 
 	"github.com/smolvm/smolvm/image"
+	"github.com/smolvm/smolvm/internal/hypervisor/firecracker"
 	"github.com/smolvm/smolvm/internal/hypervisor/qemu"
 )
 
@@ -43,7 +43,6 @@ func Doctor(ctx context.Context, opts ...Option) []Check {
 		c.Fix = "use a host whose CPU exposes vmx/svm to this machine and make /dev/kvm read-writable"
 	}
 	checks = append(checks, c)
-	checks = append(checks, firecrackerChecks(ctx)...)
 	checks = append(checks,
 		toolCheck("mke2fs", "builds the root filesystem without root", "apt-get install e2fsprogs", false),
 		busyboxCheck(),
@@ -51,6 +50,7 @@ func Doctor(ctx context.Context, opts ...Option) []Check {
 		toolCheck("dpkg-deb", "unpacks the kernel package", "apt-get install dpkg", false),
 		toolCheck("ssh", "used by `smolvm ssh`", "apt-get install openssh-client", true),
 	)
+	kernelConfig := ""
 	dirs, st, err := openState(ctx, o)
 	if err != nil {
 		checks = append(checks, Check{Name: "data dir", Detail: err.Error(), Fix: "set SMOLVM_DATA_DIR to a writable directory"})
@@ -67,9 +67,13 @@ func Doctor(ctx context.Context, opts ...Option) []Check {
 			c.Fix = "smolvm image build"
 		default:
 			c.Detail = fmt.Sprintf("%d cached under %s (kernel %s)", len(imgs), filepath.Join(dirs.Cache, "images"), imgs[0].KernelVersion)
+			if p := filepath.Join(imgs[0].Dir, "kernel.config"); fileExists(p) {
+				kernelConfig = p
+			}
 		}
 		checks = append(checks, c)
 	}
+	checks = append(checks, firecrackerChecks(ctx, kernelConfig)...)
 	return checks
 }
 
@@ -107,13 +111,18 @@ func busyboxCheck() Check {
 	return Check{Name: "busybox", Detail: "no static busybox", Fix: "install busybox-static"}
 }
 
-// firecrackerChecks reports on the Firecracker backend (optional).
-func firecrackerChecks(context.Context) []Check {
-	p, err := exec.LookPath("firecracker")
-	if err != nil {
-		return []Check{{Name: "firecracker", Optional: true, Detail: "not found (QEMU is used)",
-			Fix: "install firecracker on a host with a usable KVM (see docs/firecracker.md)"}}
+// firecrackerChecks reports on the Firecracker backend. Its checks are
+// optional: QEMU serves where Firecracker cannot run.
+func firecrackerChecks(ctx context.Context, kernelConfig string) []Check {
+	name, why := firecracker.Select("", "")
+	out := []Check{{Name: "backend", OK: true, Detail: name + " (" + why + ")"}}
+	for _, c := range firecracker.Doctor(ctx, firecracker.DoctorOptions{KernelConfig: kernelConfig}) {
+		out = append(out, Check{Name: "firecracker/" + c.Name, OK: c.OK, Detail: c.Detail, Fix: c.Fix, Optional: true})
 	}
-	out, _ := exec.Command(p, "--version").Output()
-	return []Check{{Name: "firecracker", OK: true, Optional: true, Detail: strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])}}
+	return out
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -74,10 +74,16 @@ func (vm *VM) start(ctx context.Context) error {
 		}
 		spec.SSHPort = ports[0]
 	}
+	if rec.Network == NetworkTAP {
+		if err := vm.setupTAP(ctx, &spec); err != nil {
+			return fail(err)
+		}
+	}
 	_ = os.Remove(layout.SerialLog()) // this boot's host key line must be this boot's
 	vm.opts.progress(Progress{Step: "boot", Detail: fmt.Sprintf("booting %s (%s)", vm.id, be.Name())})
 	h, err := be.Start(ctx, spec)
 	if err != nil {
+		_ = vm.teardownTAP(bg, v)
 		return fail(err)
 	}
 	if err := vm.st.SetHandle(bg, vm.id, h); err != nil {

@@ -60,6 +60,9 @@ func (vm *VM) stop(ctx context.Context, timeout time.Duration) error {
 		_ = vm.st.SetState(bg, vm.id, store.StateError, err.Error())
 		return err
 	}
+	if err := vm.teardownTAP(bg, v); err != nil {
+		vm.log.Warn("removing the tap network", "err", err)
+	}
 	return mapStoreErr(vm.id, vm.st.SetState(bg, vm.id, store.StateStopped, ""))
 }
 

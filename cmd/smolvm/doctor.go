@@ -38,9 +38,9 @@ func (a *app) runDoctor(ctx context.Context) error {
 			case !c.OK:
 				mark = "FAIL"
 			}
-			fmt.Fprintf(a.stdout, "[%s] %-14s %s\n", mark, c.Name, c.Detail)
+			fmt.Fprintf(a.stdout, "[%s] %-22s %s\n", mark, c.Name, c.Detail)
 			if !c.OK && c.Fix != "" {
-				fmt.Fprintf(a.stdout, "       %-14s fix: %s\n", "", c.Fix)
+				fmt.Fprintf(a.stdout, "       %-22s fix: %s\n", "", c.Fix)
 			}
 		}
 	}
