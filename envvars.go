@@ -2,14 +2,11 @@ package smolvm
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"slices"
 
 	"github.com/smolvm/smolvm/env"
 	"github.com/smolvm/smolvm/internal/envsync"
-	"github.com/smolvm/smolvm/internal/sshx"
 )
 
 // SetEnvVars writes vars into the guest's env file (/etc/profile.d/
@@ -78,34 +75,7 @@ func (vm *VM) envRunner(ctx context.Context) (envsync.Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sshRunner{c}, nil
-}
-
-// sshRunner runs env-management commands in one raw SSH session each.
-type sshRunner struct{ c *sshx.Client }
-
-func (r sshRunner) Start(ctx context.Context, cmd string, stderr io.Writer) (*envsync.Process, error) {
-	s, err := r.c.Session(ctx)
-	if err != nil {
-		return nil, err
-	}
-	in, err1 := s.StdinPipe()
-	out, err2 := s.StdoutPipe()
-	s.Stderr = stderr
-	if err := errors.Join(err1, err2); err != nil {
-		_ = s.Close()
-		return nil, err
-	}
-	if err := s.Start(cmd); err != nil {
-		_ = s.Close()
-		return nil, err
-	}
-	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
-	return &envsync.Process{Stdin: in, Stdout: out, Wait: func() error {
-		defer func() { _ = s.Close() }()
-		defer stop()
-		return s.Wait()
-	}}, nil
+	return c.EnvRunner(), nil
 }
 
 func sortedKeys(m map[string]string) []string {
