@@ -57,3 +57,32 @@ func TestBuildFromPackage(t *testing.T) {
 	}
 	t.Logf("cache hit (package path) took %v", elapsed)
 }
+
+// TestBuildFromDebFile uses a user-given kernel .deb: no apt-cache, no
+// download, the package extracted and its kernel copied verbatim.
+func TestBuildFromDebFile(t *testing.T) {
+	deb, kernel, _ := debianKernel(t)
+	var steps []string
+	b := NewBuilder(WithCacheDir(t.TempDir()), WithKernelDeb(deb), WithAgent(staticBinary(t)),
+		WithProgress(func(e Event) {
+			if len(steps) == 0 || steps[len(steps)-1] != string(e.Step) {
+				steps = append(steps, string(e.Step))
+			}
+		}))
+	img, err := b.Build(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(steps, " "); got != "resolve-kernel extract modules initrd rootfs done" {
+		t.Errorf("steps %q", got)
+	}
+	if img.KernelPackage != "" || !strings.HasSuffix(kernel, "vmlinuz-"+img.KernelVersion) {
+		t.Errorf("kernel package %q version %q (kernel %s)", img.KernelPackage, img.KernelVersion, kernel)
+	}
+	if sha256File(t, img.Kernel) != sha256File(t, kernel) {
+		t.Error("image kernel differs from the package's vmlinuz")
+	}
+	if len(img.Modules) < len(DefaultModules) {
+		t.Errorf("modules %v", img.Modules)
+	}
+}
