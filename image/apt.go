@@ -59,6 +59,21 @@ func parseControl(out []byte) map[string]string {
 
 var versionedImage = regexp.MustCompile(`^(linux-image-[A-Za-z0-9.+~-]+)\s*\(\s*=\s*([A-Za-z0-9.+~:-]+)\s*\)$`)
 
+var (
+	debName    = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
+	debVersion = regexp.MustCompile(`^[A-Za-z0-9.+~:-]+$`)
+	debArch    = regexp.MustCompile(`^[a-z0-9-]+$`)
+)
+
+// valid checks the fields against Debian policy's syntax, so nothing odd
+// reaches a file name or an apt-get argument.
+func (p debPackage) valid() error {
+	if !debName.MatchString(p.Name) || !debVersion.MatchString(p.Version) || !debArch.MatchString(p.Arch) {
+		return fmt.Errorf("%w: apt-cache: malformed package %q version %q arch %q", ErrInvalid, p.Name, p.Version, p.Arch)
+	}
+	return nil
+}
+
 // kernelDependency picks the versioned kernel package out of a kernel
 // metapackage's control fields: the first Depends alternative of the form
 // "linux-image-X (= V)". A stanza that is itself a versioned kernel (no such
@@ -71,12 +86,14 @@ func kernelDependency(fields map[string]string) (debPackage, error) {
 	for _, dep := range strings.Split(fields["Depends"], ",") {
 		for _, alt := range strings.Split(dep, "|") {
 			if m := versionedImage.FindStringSubmatch(strings.TrimSpace(alt)); m != nil {
-				return debPackage{Name: m[1], Version: m[2], Arch: arch}, nil
+				p := debPackage{Name: m[1], Version: m[2], Arch: arch}
+				return p, p.valid()
 			}
 		}
 	}
 	if strings.HasPrefix(name, "linux-image-") && fields["Depends"] != "" && !strings.Contains(fields["Depends"], "linux-image-") {
-		return debPackage{Name: name, Version: fields["Version"], Arch: arch}, nil
+		p := debPackage{Name: name, Version: fields["Version"], Arch: arch}
+		return p, p.valid()
 	}
 	return debPackage{}, fmt.Errorf("apt-cache: %s has no versioned linux-image dependency", name)
 }

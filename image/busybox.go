@@ -103,6 +103,9 @@ func (b *Builder) fetchBusybox(ctx context.Context, m *memo, cacheDir string) (s
 		}
 	}
 	p := debPackage{Name: fields["Package"], Version: fields["Version"], Arch: fields["Architecture"]}
+	if err := p.valid(); err != nil {
+		return "", err
+	}
 	dir := filepath.Join(cacheDir, "busybox", strings.TrimSuffix(p.FileName(), ".deb"))
 	bin := filepath.Join(dir, "bin", "busybox")
 	if _, err := os.Stat(bin); err == nil {
