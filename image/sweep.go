@@ -20,7 +20,8 @@ func sweepStale(imagesDir string, age time.Duration, now time.Time) {
 	}
 	for _, e := range ents {
 		name := e.Name()
-		if !e.IsDir() || !(strings.HasPrefix(name, ".build-") || strings.HasPrefix(name, ".remove-")) {
+		temp := strings.HasPrefix(name, ".build-") || strings.HasPrefix(name, ".remove-")
+		if !e.IsDir() || !temp {
 			continue
 		}
 		fi, err := e.Info()
