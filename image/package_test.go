@@ -85,4 +85,10 @@ func TestBuildFromDebFile(t *testing.T) {
 	if len(img.Modules) < len(DefaultModules) {
 		t.Errorf("modules %v", img.Modules)
 	}
+	start := time.Now() // the deb's sha256 comes from the memo now
+	again, err := b.Build(context.Background())
+	if err != nil || again.Fingerprint != img.Fingerprint {
+		t.Fatalf("second build: %v", err)
+	}
+	t.Logf("cache hit (kernel .deb) took %v", time.Since(start))
 }
