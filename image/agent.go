@@ -6,8 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -81,29 +82,16 @@ func moduleRoot() (string, error) {
 	return root, nil
 }
 
-// sourceHash hashes every non-test Go file, go.mod and go.sum of the module.
+// sourceHash hashes the agent's source: the non-test Go files of
+// cmd/smolvm-agent and of every package of this module it imports
+// (transitively, whatever the build tags), plus go.mod and go.sum (which pin
+// the external dependencies) and the Go version. Edits elsewhere in the
+// module do not change it, so they cause no agent rebuild.
 func sourceHash(root string) (string, error) {
-	var files []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		name := d.Name()
-		if d.IsDir() {
-			if p != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "bin") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if (strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")) || name == "go.mod" || name == "go.sum" {
-			files = append(files, p)
-		}
-		return nil
-	})
+	files, err := agentSources(root)
 	if err != nil {
 		return "", err
 	}
-	sort.Strings(files)
 	h := sha256.New()
 	for _, f := range files {
 		rel, _ := filepath.Rel(root, f)
@@ -120,6 +108,66 @@ func sourceHash(root string) (string, error) {
 	}
 	_, _ = fmt.Fprintf(h, "%s\n", runtime.Version())
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// modulePath returns the path on go.mod's module line ("" if none).
+func modulePath(gomod []byte) string {
+	for _, line := range strings.Split(string(gomod), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module"); ok && rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
+			rest, _, _ = strings.Cut(rest, "//")
+			return strings.Trim(strings.TrimSpace(rest), `"`)
+		}
+	}
+	return ""
+}
+
+// agentSources lists, sorted, go.mod, go.sum and the Go files of the
+// module's packages that cmd/smolvm-agent depends on.
+func agentSources(root string) ([]string, error) {
+	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return nil, err
+	}
+	modPath := modulePath(mod)
+	if modPath == "" {
+		return nil, fmt.Errorf("%s: no module line", filepath.Join(root, "go.mod"))
+	}
+	files := []string{filepath.Join(root, "go.mod")}
+	if _, err := os.Stat(filepath.Join(root, "go.sum")); err == nil {
+		files = append(files, filepath.Join(root, "go.sum"))
+	}
+	seen := map[string]bool{}
+	queue := []string{"cmd/" + AgentName}
+	for len(queue) > 0 {
+		dir := queue[0]
+		queue = queue[1:]
+		if seen[dir] {
+			continue
+		}
+		seen[dir] = true
+		gos, err := filepath.Glob(filepath.Join(root, filepath.FromSlash(dir), "*.go"))
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range gos {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			files = append(files, f)
+			pf, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+			if err != nil {
+				return nil, fmt.Errorf("agent source %s: %w", f, err)
+			}
+			for _, imp := range pf.Imports {
+				path := strings.Trim(imp.Path.Value, "`\"")
+				if rel, ok := strings.CutPrefix(path, modPath+"/"); ok {
+					queue = append(queue, rel)
+				}
+			}
+		}
+	}
+	sort.Strings(files)
+	return files, nil
 }
 
 // buildAgent runs `go build` for ./cmd/smolvm-agent unless a binary for

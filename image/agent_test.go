@@ -60,8 +60,10 @@ func TestSourceHash(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("go.mod", "module x\n")
-	write("cmd/a/main.go", "package main\n")
+	write("go.mod", "module example.com/m // comment\n\ngo 1.26\n")
+	write("cmd/smolvm-agent/main.go", "package main\n\nimport (\n\t\"fmt\"\n\t\"example.com/m/internal/b\"\n)\n")
+	write("internal/b/b.go", "package b\n\nimport _ \"example.com/m/internal/c\"\n")
+	write("internal/c/c_linux.go", "//go:build linux\n\npackage c\n")
 	ref, err := sourceHash(root)
 	if err != nil {
 		t.Fatal(err)
@@ -71,16 +73,18 @@ func TestSourceHash(t *testing.T) {
 		rel     string
 		changes bool
 	}{
-		{"test file ignored", "cmd/a/main_test.go", false},
-		{"testdata ignored", "cmd/a/testdata/x.go", false},
-		{"hidden dir ignored", ".git/x.go", false},
+		{"test file ignored", "cmd/smolvm-agent/main_test.go", false},
+		{"unrelated package ignored", "internal/other/other.go", false},
+		{"testdata ignored", "internal/b/testdata/x.go", false},
 		{"docs ignored", "README.md", false},
-		{"new source counts", "internal/b/b.go", true},
+		{"imported package counts", "internal/b/more.go", true},
+		{"transitive import counts", "internal/c/c_linux.go", true},
+		{"agent main counts", "cmd/smolvm-agent/extra.go", true},
 		{"go.sum counts", "go.sum", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			write(c.rel, "package b // "+c.name+"\n")
+			write(c.rel, "package x // "+c.name+"\n")
 			h, err := sourceHash(root)
 			if err != nil {
 				t.Fatal(err)
@@ -89,6 +93,28 @@ func TestSourceHash(t *testing.T) {
 				t.Fatalf("hash changed=%v, want %v", h != ref, c.changes)
 			}
 			ref = h
+		})
+	}
+	t.Run("unparsable source is an error", func(t *testing.T) {
+		write("internal/b/bad.go", "package b\nimport (")
+		if _, err := sourceHash(root); err == nil {
+			t.Fatal("no error for a file that does not parse")
+		}
+	})
+}
+
+func TestModulePath(t *testing.T) {
+	cases := []struct{ name, gomod, want string }{
+		{"plain", "module github.com/smolvm/smolvm\n\ngo 1.26\n", "github.com/smolvm/smolvm"},
+		{"quoted with comment", "// head\nmodule \"example.com/m\" // c\n", "example.com/m"},
+		{"none", "go 1.26\n", ""},
+		{"modulex is not module", "modulex foo\n", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := modulePath([]byte(c.gomod)); got != c.want {
+				t.Fatalf("modulePath = %q, want %q", got, c.want)
+			}
 		})
 	}
 }
