@@ -127,8 +127,8 @@ func TestRunOutputExact(t *testing.T) {
 	if got, want := string(res.Stderr), "err\n trailing  "; got != want {
 		t.Errorf("stderr = %q, want %q", got, want)
 	}
-	if res.Output() != "out" {
-		t.Errorf("Output() = %q, want %q", res.Output(), "out")
+	if want := "out\n\n\x00\xff\x01"; res.Output() != want {
+		t.Errorf("Output() = %q, want %q (stdout trimmed)", res.Output(), want)
 	}
 }
 

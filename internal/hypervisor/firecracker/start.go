@@ -34,7 +34,7 @@ var ErrAlreadyRunning = errors.New("vm already running")
 func (b *Backend) Start(ctx context.Context, spec hypervisor.Spec) (hypervisor.Handle, error) {
 	h, err := b.start(ctx, spec, nil)
 	if err != nil {
-		return hypervisor.Handle{}, fmt.Errorf("start %s: %w", spec.ID, err)
+		return hypervisor.Handle{}, fmt.Errorf("firecracker: %w", err)
 	}
 	return h, nil
 }

@@ -43,7 +43,7 @@ var ErrAlreadyRunning = errors.New("vm already running")
 func (b *Backend) Start(ctx context.Context, spec hypervisor.Spec) (hypervisor.Handle, error) {
 	h, err := b.start(ctx, spec)
 	if err != nil {
-		return hypervisor.Handle{}, fmt.Errorf("start %s: %w", spec.ID, err)
+		return hypervisor.Handle{}, fmt.Errorf("qemu: %w", err)
 	}
 	return h, nil
 }
