@@ -46,8 +46,8 @@ fuzz: ## run every fuzz target for FUZZTIME each
 		done; \
 	done
 
-bench: build ## run the benchmark harness (bench/), prints Markdown, writes bench/results.json
-	$(GO) run ./bench -out bench/results.json
+bench: build ## run the benchmark harness (bench/): Markdown table, bench/results.json; BENCHFLAGS=-quick for a smoke run
+	$(GO) run ./bench -out bench/results.json $(BENCHFLAGS)
 
 clean: ## remove build outputs
 	rm -rf $(BIN)

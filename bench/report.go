@@ -16,6 +16,10 @@ type Report struct {
 	Metrics []Metric `json:"metrics"`
 	Ratios  []Ratio  `json:"ratios"`
 	Checks  []Check  `json:"checks"`
+	// Traffic is SSH sessions and bytes per operation.
+	Traffic []Traffic `json:"traffic,omitempty"`
+	// Notes say how figures were obtained where the table cannot.
+	Notes []string `json:"notes,omitempty"`
 	// Errors lists groups that could not finish, with why.
 	Errors []string `json:"errors,omitempty"`
 }
@@ -54,6 +58,17 @@ type Check struct {
 	Name   string `json:"name"`
 	OK     bool   `json:"ok"`
 	Detail string `json:"detail,omitempty"`
+}
+
+// Traffic is what one operation sent over SSH, summarised over
+// repetitions: sessions opened, bytes of exec command strings, bytes
+// written to stdin.
+type Traffic struct {
+	Group        string  `json:"group"`
+	Name         string  `json:"name"`
+	Sessions     Summary `json:"sessions"`
+	CommandBytes Summary `json:"command_bytes"`
+	StdinBytes   Summary `json:"stdin_bytes"`
 }
 
 // NewMetric summarises xs; withP99 keeps the 99th percentile.
@@ -148,11 +163,24 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", x.Group, cell(name), val, target, met)
 		}
 	}
+	if len(r.Traffic) > 0 {
+		b.WriteString("\n| Group | Operation (SSH traffic, median [min-max]) | Sessions | Command bytes | Stdin bytes | N |\n|---|---|--:|--:|--:|--:|\n")
+		for _, t := range r.Traffic {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d |\n", t.Group, cell(t.Name),
+				fmtCount(t.Sessions), fmtCount(t.CommandBytes), fmtCount(t.StdinBytes), t.Sessions.N)
+		}
+	}
 	if len(r.Checks) > 0 {
 		b.WriteString("\n| Group | Check | Result | Detail |\n|---|---|---|---|\n")
 		for _, c := range r.Checks {
 			res := map[bool]string{true: "pass", false: "FAIL"}[c.OK]
 			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", c.Group, cell(c.Name), res, cell(orDash(c.Detail)))
+		}
+	}
+	if len(r.Notes) > 0 {
+		b.WriteString("\nNotes:\n")
+		for _, n := range r.Notes {
+			fmt.Fprintf(&b, "- %s\n", n)
 		}
 	}
 	for _, e := range r.Errors {
@@ -170,6 +198,18 @@ func fmtValue(v float64, unit string) string {
 		return fmt.Sprintf("%.1f %s", v, unit)
 	}
 	return fmt.Sprintf("%.0f %s", v, unit)
+}
+
+// fmtCount renders a count summary as "median" or "median [min-max]"
+// when the repetitions differed.
+func fmtCount(s Summary) string {
+	if s.N == 0 {
+		return "–"
+	}
+	if s.Min == s.Max {
+		return fmt.Sprintf("%.0f", s.Median)
+	}
+	return fmt.Sprintf("%.0f [%.0f-%.0f]", s.Median, s.Min, s.Max)
 }
 
 func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

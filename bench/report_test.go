@@ -41,6 +41,12 @@ func sampleReport() *Report {
 			{Group: "env", Name: "no value on any command line", OK: true, Detail: "18 commands"},
 			{Group: "throughput", Name: "20 concurrent Runs", OK: false, Detail: "1 failed: exit 255"},
 		},
+		Traffic: []Traffic{
+			{Group: "env", Name: "set, 10 keys", Sessions: Summarize([]float64{1, 1}),
+				CommandBytes: Summarize([]float64{5083, 5083}), StdinBytes: Summarize([]float64{564, 560})},
+			{Group: "env", Name: "list, never run"},
+		},
+		Notes:  []string{"counts come from the harness's own client"},
 		Errors: []string{"density: boot: timed out"},
 	}
 }
@@ -106,4 +112,3 @@ func TestRatioRules(t *testing.T) {
 		})
 	}
 }
-
