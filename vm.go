@@ -38,7 +38,6 @@ type VM struct {
 	log     *slog.Logger
 	opts    options
 	owned   bool // created through this handle: Close deletes it
-	started bool // started through this handle
 
 	// pendingEnv is Config.Env, injected by the first Start of this handle.
 	pendingEnv map[string]string

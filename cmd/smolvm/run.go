@@ -77,7 +77,7 @@ func (a *app) runIn(ctx context.Context, vm *smolvm.VM, command string, raw bool
 	if len(vars) > 0 {
 		opts = append(opts, smolvm.Env(vars))
 	}
-	var stdout, stderr io.Writer = a.stdout, a.stderr
+	stdout, stderr := a.stdout, a.stderr
 	var outBuf, errBuf bytes.Buffer
 	if a.json {
 		stdout, stderr = &outBuf, &errBuf

@@ -36,7 +36,7 @@ func run(ctx context.Context, w io.Writer, opts ...smolvm.Option) error {
 	if err != nil {
 		return err
 	}
-	defer vm.Close() // stop and delete the VM
+	defer func() { _ = vm.Close() }() // stop and delete the VM
 
 	res, err := vm.Run(ctx, "echo $APP_MODE")
 	if err != nil {

@@ -38,7 +38,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer vm.Close()
+	defer func() { _ = vm.Close() }()
 	for _, k := range passThrough {
 		// The guest reports only whether the key is set and its length.
 		res, err := vm.Run(ctx, fmt.Sprintf(`if [ -n "${%s+x}" ]; then echo "set (${#%s} chars)"; else echo unset; fi`, k, k))
