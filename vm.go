@@ -32,12 +32,12 @@ import (
 // VM is a handle on one VM. It is safe for concurrent use: many Runs may
 // share it (one SSH connection, a session each).
 type VM struct {
-	id      string
-	dirs    paths.Dirs
-	st      *store.Store
-	log     *slog.Logger
-	opts    options
-	owned   bool // created through this handle: Close deletes it
+	id    string
+	dirs  paths.Dirs
+	st    *store.Store
+	log   *slog.Logger
+	opts  options
+	owned bool // created through this handle: Close deletes it
 
 	// pendingEnv is Config.Env, injected by the first Start of this handle.
 	pendingEnv map[string]string
