@@ -117,3 +117,13 @@ func TestOpenSSHSFTP(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenSSHPTYStdinEOF: `ssh -tt < file` without an exit line ends the
+// shell at EOF (the server types ^D), like a terminal would.
+func TestOpenSSHPTYStdinEOF(t *testing.T) {
+	h := startServer(t)
+	out, errb, code := h.openssh(t, []string{"-tt", "root@127.0.0.1"}, []byte("echo h''i\n"))
+	if code != 0 || !strings.Contains(string(out), "hi\r\n") {
+		t.Fatalf("exit %d stdout %q stderr %q", code, out, errb)
+	}
+}

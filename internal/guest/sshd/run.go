@@ -14,6 +14,7 @@ import (
 	"github.com/creack/pty"
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/sys/unix"
 )
 
 // drainIdle is how long output is still read after the command exited
@@ -153,7 +154,14 @@ func (s *session) startPTY(cmd *exec.Cmd) error {
 	}
 	s.proc, s.ptmx = p, ptmx
 	s.run = func() {
-		go func() { _, _ = io.Copy(ptmx, s.ch) }()
+		go func() {
+			// On the client's EOF (ssh -tt < file), type the terminal's EOF
+			// character, so a shell reading an empty line exits as it
+			// would at a keyboard instead of waiting forever.
+			if _, err := io.Copy(ptmx, s.ch); err == nil {
+				_, _ = ptmx.Write([]byte{veof(ptmx)})
+			}
+		}()
 		go s.finish([]*os.File{ptmx}, []io.Writer{s.ch})
 	}
 	return nil
@@ -264,4 +272,20 @@ func closeAll(fs []*os.File) {
 	for _, f := range fs {
 		_ = f.Close()
 	}
+}
+
+// veof is the terminal's EOF character (VEOF), ^D unless changed.
+// (SyscallConn, not Fd: Fd would make ptmx blocking and lose deadlines.)
+func veof(ptmx *os.File) byte {
+	c := byte(4)
+	rc, err := ptmx.SyscallConn()
+	if err != nil {
+		return c
+	}
+	_ = rc.Control(func(fd uintptr) {
+		if t, err := unix.IoctlGetTermios(int(fd), unix.TCGETS); err == nil && t.Cc[unix.VEOF] != 0 {
+			c = t.Cc[unix.VEOF]
+		}
+	})
+	return c
 }
