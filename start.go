@@ -147,7 +147,7 @@ func (vm *VM) waitReady(ctx context.Context, be hypervisor.Backend, h hypervisor
 	vm.opts.progress(Progress{Step: "ssh", Detail: "waiting for the guest's SSH server"})
 	if err := c.WaitReady(ctx); err != nil {
 		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-			return fmt.Errorf("%w (%v)", cause, err)
+			return fmt.Errorf("%w (%w)", cause, err)
 		}
 		return err
 	}

@@ -59,7 +59,7 @@ func mapStoreErr(id string, err error) error {
 	case errors.Is(err, store.ErrAlreadyExists):
 		return fmt.Errorf("vm %q: %w", id, ErrAlreadyExists)
 	case errors.Is(err, store.ErrInvalidState):
-		return fmt.Errorf("vm %q: %w: %v", id, ErrInvalidState, err)
+		return fmt.Errorf("vm %q: %w: %w", id, ErrInvalidState, err)
 	}
 	return err
 }
