@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/smolvm/smolvm/internal/guest/sshd"
 )
@@ -29,14 +30,14 @@ var ErrNotInit = errors.New("smolvm-agent must run as PID 1 (the VM's init)")
 // never returns unless the power-off itself fails. With "sftp-server" it
 // serves sftp on stdin/stdout.
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 2 && args[1] == SFTPServerArg {
+	switch {
+	case len(args) > 1 && slices.Equal(args[1:], []string{SFTPServerArg}):
 		w, ok := stdout.(io.WriteCloser)
 		if !ok {
 			w = nopCloser{stdout}
 		}
 		return sshd.ServeSFTP(stdin, w)
-	}
-	if len(args) > 1 {
+	case len(args) > 1:
 		return fmt.Errorf("usage: %s [%s] (no argument: run as init)", args[0], SFTPServerArg)
 	}
 	if os.Getpid() != 1 {

@@ -194,4 +194,3 @@ func TestRunArgs(t *testing.T) {
 		t.Fatalf("sftp-server on EOF: %v", err)
 	}
 }
-

@@ -82,6 +82,6 @@ func finitModule(p, params string) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	return unix.FinitModule(int(f.Fd()), params, 0)
 }

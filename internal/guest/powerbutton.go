@@ -48,7 +48,7 @@ func watchPowerButton(log *slog.Logger, press func()) {
 }
 
 func readPowerButton(f *os.File, press func()) {
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	buf := make([]byte, inputEventSize)
 	for {
 		if _, err := io.ReadFull(f, buf); err != nil {
