@@ -253,3 +253,21 @@ func TestLinkLockOwners(t *testing.T) {
 		}
 	}
 }
+
+// TestFlockRequiredButMissing forces LockFlock on a guest without flock:
+// the update fails cleanly and changes nothing.
+func TestFlockRequiredButMissing(t *testing.T) {
+	s := busyboxChroot(t, false)
+	sy := s.syncer(LockAuto)
+	if _, err := sy.Set(testCtx(t), s, oldVars, true); err != nil {
+		t.Fatal(err)
+	}
+	before := readFile(t, s)
+	_, err := s.syncer(LockFlock).Set(testCtx(t), s, map[string]string{"NEW": "1"}, false)
+	var ge *GuestError
+	if !errors.As(err, &ge) || !strings.Contains(ge.Message, "flock") {
+		t.Fatalf("err = %v, want a *GuestError about flock", err)
+	}
+	t.Logf("LockFlock without flock: %v", err)
+	checkUnchanged(t, s, sy, before)
+}

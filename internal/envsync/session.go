@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/smolvm/smolvm/env"
 )
@@ -163,5 +164,11 @@ func (t *tailWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// String returns the kept bytes without surrounding whitespace.
-func (t *tailWriter) String() string { return string(bytes.TrimSpace(t.buf)) }
+// String returns the kept lines, trimmed and joined with "; ".
+func (t *tailWriter) String() string {
+	lines := strings.Split(string(bytes.TrimSpace(t.buf)), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSpace(l)
+	}
+	return strings.Join(lines, "; ")
+}
