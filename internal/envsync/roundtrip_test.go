@@ -44,6 +44,7 @@ func TestRoundTripNastyValues(t *testing.T) {
 			marker := filepath.Join(s.scrap, "p")
 			want := nastyValues(s.view(marker))
 			sy := s.syncer(LockAuto)
+			s.stats()
 
 			start := time.Now()
 			names, err := sy.Set(ctx, s, want, false)

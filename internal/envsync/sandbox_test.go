@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/smolvm/smolvm/env"
 	"github.com/smolvm/smolvm/internal/testenv"
@@ -39,6 +40,7 @@ type sandbox struct {
 	sessions int
 	sent     int64
 	received int64
+	since    time.Time // when the counters were last reset
 }
 
 var minimalEnv = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/root", "LC_ALL=C"}
@@ -136,14 +138,22 @@ func (s *sandbox) stats() (sessions int, sent, received int64) {
 	defer s.mu.Unlock()
 	sessions, sent, received = s.sessions, s.sent, s.received
 	s.sessions, s.sent, s.received = 0, 0, 0
+	s.since = time.Now()
 	return
 }
 
 // logStats reports (never asserts) what the last operation cost.
 func (s *sandbox) logStats(t *testing.T, op string) {
 	t.Helper()
+	s.mu.Lock()
+	since := s.since
+	s.mu.Unlock()
 	n, in, out := s.stats()
-	t.Logf("%s/%s: %d session(s), %d bytes to the guest, %d bytes from the guest", s.name, op, n, in, out)
+	took := "?"
+	if !since.IsZero() {
+		took = time.Since(since).Round(time.Millisecond).String()
+	}
+	t.Logf("%s/%s: %d session(s), %d bytes to the guest, %d bytes from the guest, %s (not a benchmark: shared CPU)", s.name, op, n, in, out, took)
 }
 
 // source runs a fresh shell of the sandbox's kind that sources the env
