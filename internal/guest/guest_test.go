@@ -194,3 +194,17 @@ func TestRunArgs(t *testing.T) {
 		t.Fatalf("sftp-server on EOF: %v", err)
 	}
 }
+
+func FuzzModuleList(f *testing.F) {
+	f.Add("lib/modules/6.1.0/kernel/drivers/block/virtio_blk.ko\n# c\n\n/lib/modules/x/virtio-net.ko\r\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, p := range readModuleList([]byte(s)) {
+			if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.TrimSpace(p) != p || strings.ContainsRune(p, '\n') {
+				t.Fatalf("bad path %q from %q", p, s)
+			}
+			if n := moduleName(p); strings.ContainsAny(n, "/-") {
+				t.Fatalf("module name %q from %q", n, p)
+			}
+		}
+	})
+}

@@ -38,7 +38,10 @@ func readModuleList(b []byte) []string {
 		if l == "" || l[0] == '#' {
 			continue
 		}
-		out = append(out, "/"+strings.TrimPrefix(l, "/"))
+		if l = strings.TrimLeft(l, "/"); l == "" {
+			continue
+		}
+		out = append(out, "/"+l)
 	}
 	return out
 }

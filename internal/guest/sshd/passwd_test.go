@@ -88,3 +88,18 @@ func TestParseAuthorizedKeys(t *testing.T) {
 		})
 	}
 }
+
+func FuzzParseAuthorizedKeys(f *testing.F) {
+	f.Add("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGY+JyaD8IHzudfawgOF6Qp1a4gU97cB3rETzjJfYIpO c\n# x\n\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		keys, err := ParseAuthorizedKeys([]byte(s))
+		for _, k := range keys {
+			if k == nil || len(k.Marshal()) == 0 {
+				t.Fatal("empty key returned")
+			}
+		}
+		if err != nil && !strings.Contains(err.Error(), "line ") {
+			t.Fatalf("error does not name a line: %v", err)
+		}
+	})
+}
