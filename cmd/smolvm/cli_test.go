@@ -265,6 +265,29 @@ func TestCLIPersistentVMs(t *testing.T) {
 	if r := cli(t, dir, "rm", "p0"); r.code == 0 || !strings.Contains(r.stderr, "-f") {
 		t.Errorf("rm of a running VM without -f: exit %d stderr %q", r.code, r.stderr)
 	}
+	// The system's OpenSSH client: one command, and an interactive shell
+	// with a PTY, with the pinned host key.
+	if r := cli(t, dir, "ssh", "p0", "--", "echo via-openssh; tty -s || echo no-tty"); r.code != 0 || r.stdout != "via-openssh\nno-tty\n" {
+		t.Errorf("smolvm ssh -- CMD: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	var info struct {
+		User, Host string
+		Port       int
+		KeyPath    string `json:"key_path"`
+		KnownHosts string `json:"known_hosts"`
+	}
+	if err := json.Unmarshal([]byte(cli(t, dir, "ssh", "p0", "--json").stdout), &info); err != nil {
+		t.Fatal(err)
+	}
+	pty := exec.Command("ssh", "-tt", "-i", info.KeyPath, "-p", fmt.Sprint(info.Port), "-o", "IdentitiesOnly=yes",
+		"-o", "UserKnownHostsFile="+info.KnownHosts, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+		info.User+"@"+info.Host)
+	pty.Stdin = strings.NewReader("tty; echo \"term=$TERM\"; exit 3\n")
+	out, err := pty.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.Contains(string(out), "/dev/pts/") {
+		t.Errorf("interactive OpenSSH shell with a PTY: %v\n%s", err, out)
+	}
 	if r := cli(t, dir, "logs", "p0"); !strings.Contains(r.stdout, "smolvm-agent: milestone ssh-listening") {
 		t.Errorf("logs lack the agent's milestones: %q", trunc(r.stdout))
 	}
