@@ -126,8 +126,10 @@ func boot(console0 io.Writer) (err error) {
 		reason = "ACPI power button"
 	}
 	out.phase("shutdown", reason)
-	stopSSH()
+	// SIGTERM first, SSH sessions' commands included (their clients see
+	// exit-signal TERM); then close the listeners and connections.
 	stopAll(a.log, a.r)
+	stopSSH()
 	return powerOff(out)
 }
 
