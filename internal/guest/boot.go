@@ -71,7 +71,7 @@ func boot(console0 io.Writer) (err error) {
 	out.milestone(console.ModulesLoaded)
 
 	if inInitramfs() {
-		if err := waitForBlockDevice(a.log, b.Root, rootWaitLimit); err != nil {
+		if err := waitForBlockDevice(a.log, b.Root, b.RootWait); err != nil {
 			return a.fatal("root-wait", err)
 		}
 		if err := mountRoot(b); err != nil {

@@ -15,10 +15,6 @@ import (
 
 const newRoot = "/newroot"
 
-// rootWaitLimit bounds the wait for the root device; under TCG a slow
-// probe takes seconds, a missing driver takes forever.
-const rootWaitLimit = 30 * time.Second
-
 // inInitramfs reports whether / is the initramfs (ramfs or tmpfs): only
 // then is there a root disk to mount and switch to. Booted straight from
 // the disk (init=/sbin/smolvm-agent) the kernel mounted it already.

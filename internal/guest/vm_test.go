@@ -30,7 +30,8 @@ import (
 // does not: the PID 1 duties (mounts, hostname, orphan reaping), a
 // non-root login with sftp through the agent's re-exec, a PTY, shutdown
 // by the ACPI power button and by busybox poweroff, and the host key
-// surviving a restart.
+// surviving a restart, and a fatal boot error powering off with its
+// reason on the console.
 func TestAgentInVM(t *testing.T) {
 	testenv.RequireVM(t)
 	d, err := paths.Default()
@@ -126,8 +127,14 @@ func TestAgentInVM(t *testing.T) {
 	}
 	_ = s.Run("poweroff") // the connection may drop before exit-status
 	vm.waitExit(t, "phase shutdown: SIGUSR2 (poweroff)")
+	rep2 := vm.report
+
+	// Boot 3: a root device that never appears is fatal: the reason is on
+	// the console and the VM powers off instead of hanging or panicking.
+	vm = startVM(t, img, overlay, filepath.Join(dir, "serial3.log"), args+" root=/dev/vdz smolvm.rootwait=2")
+	vm.waitExit(t, "phase root-wait: FATAL: root device /dev/vdz did not appear within 2s")
 	for i, m := range console.Milestones {
-		t.Logf("boot 2 milestone %d %-15s %v", i, m, vm.report.Milestones[m])
+		t.Logf("boot 2 milestone %d %-15s %v", i, m, rep2.Milestones[m])
 	}
 }
 
@@ -140,7 +147,7 @@ type testVM struct {
 	report console.Report
 }
 
-func bootVM(t *testing.T, img image.Image, disk, log, args string) *testVM {
+func startVM(t *testing.T, img image.Image, disk, log, args string) *testVM {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -174,6 +181,12 @@ func bootVM(t *testing.T, img image.Image, disk, log, args string) *testVM {
 			<-vm.exited
 		}
 	})
+	return vm
+}
+
+func bootVM(t *testing.T, img image.Image, disk, log, args string) *testVM {
+	t.Helper()
+	vm := startVM(t, img, disk, log, args)
 	deadline := time.Now().Add(4 * time.Minute)
 	for {
 		if b, err := os.ReadFile(log); err == nil {

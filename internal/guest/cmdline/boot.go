@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"strconv"
+	"time"
 )
 
 // Boot is what the guest agent needs from the command line, with the
@@ -20,6 +21,7 @@ type Boot struct {
 	Hostname   string
 	AuthKeys   []byte // decoded smolvm.authkey: authorized_keys lines
 	VsockPort  uint32 // 0 disables
+	RootWait   time.Duration
 }
 
 // Defaults of the contract in docs/guest.md.
@@ -28,6 +30,7 @@ const (
 	DefaultRootFSType = "ext4"
 	DefaultHostname   = "smolvm"
 	DefaultVsockPort  = 22
+	DefaultRootWait   = 30 * time.Second
 )
 
 // DefaultDNS is the nameserver of QEMU user-mode networking.
@@ -41,7 +44,7 @@ func Parse(s string) (Boot, []error) {
 	ps := Split(s)
 	b := Boot{
 		Params: ps, Root: DefaultRoot, RootFSType: DefaultRootFSType,
-		Hostname: DefaultHostname, VsockPort: DefaultVsockPort, IP: DefaultIP(),
+		Hostname: DefaultHostname, VsockPort: DefaultVsockPort, IP: DefaultIP(), RootWait: DefaultRootWait,
 	}
 	var errs []error
 	for _, p := range ps {
@@ -113,6 +116,14 @@ func Parse(s string) (Boot, []error) {
 			errs = append(errs, &FieldError{Param: "smolvm.vsock", Value: v, Err: errors.New("not a port number")})
 		} else {
 			b.VsockPort = uint32(n)
+		}
+	}
+	if v, ok := Lookup(ps, "smolvm.rootwait"); ok {
+		n, err := strconv.ParseUint(v, 10, 16)
+		if err != nil || n == 0 {
+			errs = append(errs, &FieldError{Param: "smolvm.rootwait", Value: v, Err: errors.New("not a number of seconds (1..65535)")})
+		} else {
+			b.RootWait = time.Duration(n) * time.Second
 		}
 	}
 	return b, errs

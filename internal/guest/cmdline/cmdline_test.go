@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func kv(k, v string) Param { return Param{Key: k, Value: v, HasValue: true} }
@@ -210,6 +211,16 @@ func TestParse(t *testing.T) {
 				t.Fatal(b.VsockPort)
 			}
 		}, "smolvm.vsock"},
+		{"root wait", "smolvm.rootwait=2", func(t *testing.T, b Boot) {
+			if b.RootWait != 2*time.Second {
+				t.Fatal(b.RootWait)
+			}
+		}, ""},
+		{"bad root wait keeps default", "smolvm.rootwait=0", func(t *testing.T, b Boot) {
+			if b.RootWait != DefaultRootWait {
+				t.Fatal(b.RootWait)
+			}
+		}, "smolvm.rootwait"},
 		{"bad ip leaves network down", "ip=dhcp", func(t *testing.T, b Boot) {
 			if b.IP != nil {
 				t.Fatal(b.IP)
