@@ -201,7 +201,10 @@ func failureCheck(group, name string, res map[string]*Samples) Check {
 		n += len(s.Times) + s.Failures
 		if s.Failures > 0 {
 			c.OK = false
-			c.Detail += fmt.Sprintf("%d failed (%v); ", s.Failures, s.FirstErr)
+			if c.Detail != "" {
+				c.Detail += "; "
+			}
+			c.Detail += fmt.Sprintf("%d failed (first: %v)", s.Failures, s.FirstErr)
 		}
 	}
 	if c.OK {

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/smolvm/smolvm"
 )
@@ -40,8 +42,11 @@ func (s sshCommand) args(extra ...string) []string {
 func (s sshCommand) run(ctx context.Context, extra ...string) error {
 	cmd := exec.CommandContext(ctx, "ssh", s.args(extra...)...)
 	cmd.Stderr = s.stderr
+	off, _ := s.stderr.Seek(0, io.SeekEnd)
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("ssh: %w (stderr in %s)", err, s.stderr.Name())
+		msg := make([]byte, 300)
+		n, _ := s.stderr.ReadAt(msg, off)
+		return fmt.Errorf("ssh: %w: %s", err, strings.TrimSpace(string(msg[:n])))
 	}
 	return nil
 }
@@ -58,7 +63,7 @@ func latencyGroup(ctx context.Context, env *benchEnv, r *Report) error {
 	if err != nil {
 		return err
 	}
-	errf, err := os.Create(filepath.Join(env.scratch, "ssh-stderr.log"))
+	errf, err := os.OpenFile(filepath.Join(env.scratch, "ssh-stderr.log"), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
