@@ -55,6 +55,9 @@ func (l *vsockListener) Accept() (net.Conn, error) {
 		nfd, sa, aerr = unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		return !errors.Is(aerr, unix.EAGAIN)
 	})
+	if errors.Is(err, os.ErrClosed) {
+		return nil, fmt.Errorf("accept vsock: %w", net.ErrClosed)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("accept vsock: %w", err)
 	}

@@ -115,26 +115,37 @@ func (s *Server) authorize(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permi
 	return &ssh.Permissions{Extensions: map[string]string{"fp": ssh.FingerprintSHA256(key)}}, nil
 }
 
-// Serve accepts connections on ln until ctx is done or ln fails. When ctx
-// is done it closes ln and every connection it accepted. It returns nil
-// after ctx is done, else the accept error.
+// Serve accepts connections on ln until ctx is done or ln is closed,
+// retrying transient accept errors with a backoff. When ctx is done it
+// closes ln and every connection it accepted. It returns nil after ctx is
+// done, else an error matching net.ErrClosed.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
 	defer stop()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	backoff := time.Duration(0)
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("accept: %w", err)
 			}
-			return fmt.Errorf("accept: %w", err)
+			// Anything else (EMFILE, ECONNABORTED, ...) is transient: the
+			// guest's only way in must not stop for it.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept", "err", err, "retry_in", backoff.String())
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+			continue
 		}
+		backoff = 0
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -3,6 +3,8 @@ package sshd
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -454,5 +456,51 @@ func TestKeepalive(t *testing.T) {
 	}{"127.0.0.1", 0}))
 	if err != nil || ok {
 		t.Fatalf("tcpip-forward should be refused: %v %v", ok, err)
+	}
+}
+
+// flakyListener fails its first Accept calls with a transient error.
+type flakyListener struct {
+	net.Listener
+	fails int
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.fails > 0 {
+		l.fails--
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscallEMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+func TestServeSurvivesTransientAcceptErrors(t *testing.T) {
+	h := startServer(t)
+	hostKey, _ := newSigner(t)
+	srv, err := New(Config{HostKey: hostKey, AuthorizedKeys: []ssh.PublicKey{h.clientKey.PublicKey()},
+		PasswdPath: filepath.Join(filepath.Dir(h.rootHome), "passwd"), Logger: discardLogger()})
+	must(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, &flakyListener{Listener: ln, fails: 3}) }()
+	c, err := ssh.Dial("tcp", ln.Addr().String(), &ssh.ClientConfig{User: "root",
+		Auth: []ssh.AuthMethod{ssh.PublicKeys(h.clientKey)}, HostKeyCallback: ssh.FixedHostKey(hostKey.PublicKey())})
+	must(t, err)
+	if r := run(t, c, "exit 7", nil, nil); r.code != 7 {
+		t.Fatalf("code %d", r.code)
+	}
+	_ = c.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve after cancel: %v", err)
+	}
+	// A listener closed under it (not by ctx) ends Serve with net.ErrClosed.
+	ln2, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	go func() { done <- srv.Serve(context.Background(), ln2) }()
+	_ = ln2.Close()
+	if err := <-done; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Serve on closed listener: %v", err)
 	}
 }

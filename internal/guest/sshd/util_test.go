@@ -3,6 +3,7 @@ package sshd
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -66,3 +67,7 @@ func fileUID(fi os.FileInfo) uint32 {
 }
 
 func marshalAuthorized(s ssh.Signer) []byte { return ssh.MarshalAuthorizedKey(s.PublicKey()) }
+
+var syscallEMFILE = syscall.EMFILE
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
