@@ -13,7 +13,8 @@ import (
 )
 
 // shutdownSignals power the VM off. busybox's halt, poweroff and reboot
-// signal PID 1 with SIGUSR1, SIGUSR2 and SIGTERM (init/halt.c); the
+// signal PID 1 with SIGUSR1, SIGUSR2 and SIGTERM (init/halt.c; checked
+// against the real binary by TestBusyboxShutdownSignals); the
 // kernel sends SIGINT for ctrl-alt-del once CAD is off; SIGPWR is the
 // classic power-failure signal. All of them power off: the host decides
 // whether a VM starts again.
