@@ -82,11 +82,14 @@ const DefaultKernelPackage = "linux-image-cloud-amd64"
 const DefaultRootfsMiB = 512
 
 // DefaultModules are the modules the initrd carries (with their
-// dependencies), as docs/guest.md lists.
+// dependencies), as docs/guest.md lists. button and evdev let the agent see
+// the ACPI power button, so a hypervisor's graceful power-down (QEMU's
+// system_powerdown) powers the guest off cleanly.
 var DefaultModules = []string{
 	"virtio", "virtio_ring", "virtio_pci", "virtio_pci_legacy_dev", "virtio_pci_modern_dev",
 	"virtio_mmio", "virtio_blk", "virtio_net", "net_failover", "failover", "virtio_rng",
 	"vsock", "vmw_vsock_virtio_transport", "vmw_vsock_virtio_transport_common",
+	"button", "evdev",
 }
 
 // Option configures a Builder.
