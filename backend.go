@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 
@@ -15,12 +16,13 @@ import (
 )
 
 // backendByName returns the backend recorded for a VM.
-func backendByName(name string) (hypervisor.Backend, error) {
+// The logger receives the backends' warnings (e.g. software emulation).
+func backendByName(name string, log *slog.Logger) (hypervisor.Backend, error) {
 	switch name {
 	case qemu.Name, "":
-		return qemu.New(qemu.Options{}), nil
+		return qemu.New(qemu.Options{Logger: log}), nil
 	case "firecracker":
-		return firecracker.New(firecracker.Options{}), nil
+		return firecracker.New(firecracker.Options{Logger: log}), nil
 	}
 	return nil, fmt.Errorf("backend %q: %w", name, ErrUnavailable)
 }
@@ -28,9 +30,9 @@ func backendByName(name string) (hypervisor.Backend, error) {
 // selectBackend picks the backend for a new VM (explicit choice, else
 // firecracker where its binary and a usable KVM exist, else qemu) and
 // checks it can run here.
-func selectBackend(ctx context.Context, explicit string) (hypervisor.Backend, error) {
+func selectBackend(ctx context.Context, explicit string, log *slog.Logger) (hypervisor.Backend, error) {
 	name, why := firecracker.Select(explicit, "")
-	be, err := backendByName(name)
+	be, err := backendByName(name, log)
 	if err != nil {
 		return nil, err
 	}

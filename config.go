@@ -184,6 +184,9 @@ func (c Config) Validate() error {
 	if err := env.Validate(c.Env); err != nil {
 		return &ValidationError{Field: "Config.Env", Err: err}
 	}
+	if err := checkReserved("Config.Env", c.Env); err != nil {
+		return err
+	}
 	return nil
 }
 

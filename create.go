@@ -43,7 +43,7 @@ func (vm *VM) create(ctx context.Context, cfg Config) (err error) {
 		}
 		cfg.KernelPath, cfg.InitrdPath, cfg.RootfsPath = img.kernel, img.initrd, img.rootfs
 	}
-	be, err := selectBackend(ctx, cfg.Backend)
+	be, err := selectBackend(ctx, cfg.Backend, vm.log)
 	if err != nil {
 		return err
 	}
@@ -90,6 +90,12 @@ func (vm *VM) create(ctx context.Context, cfg Config) (err error) {
 	}
 	if disk != rec.DiskPath {
 		return fmt.Errorf("prepare disk: backend made %q, expected %q", disk, rec.DiskPath)
+	}
+	if cfg.DiskMode == DiskIsolated {
+		// The guest's disk may hold its secrets (the env file): owner only.
+		if err := os.Chmod(disk, 0o600); err != nil {
+			return err
+		}
 	}
 	if extract {
 		if err := extractVmlinux(cfg.KernelPath, rec.KernelPath); err != nil {

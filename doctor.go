@@ -7,10 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/smolvm/smolvm/image"
 	"github.com/smolvm/smolvm/internal/hypervisor/firecracker"
 	"github.com/smolvm/smolvm/internal/hypervisor/qemu"
+	"github.com/smolvm/smolvm/internal/paths"
 )
 
 // Check is one line of Doctor's report.
@@ -56,9 +58,9 @@ func Doctor(ctx context.Context, opts ...Option) []Check {
 		checks = append(checks, Check{Name: "data dir", Detail: err.Error(), Fix: "set SMOLVM_DATA_DIR to a writable directory"})
 	} else {
 		_ = st.Close()
-		checks = append(checks, Check{Name: "data dir", OK: true, Detail: dirs.Data})
+		checks = append(checks, dataDirCheck(dirs))
 		imgs, err := image.List(dirs.Cache)
-		c := Check{Name: "default image", OK: err == nil && len(imgs) > 0, Optional: true}
+		c = Check{Name: "default image", OK: err == nil && len(imgs) > 0, Optional: true}
 		switch {
 		case err != nil:
 			c.Detail = err.Error()
@@ -125,4 +127,31 @@ func firecrackerChecks(ctx context.Context, kernelConfig string) []Check {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// dataDirCheck checks that VM directories under the data dir give unix
+// socket paths the kernel can bind: it fails when even an auto-generated ID
+// is too long, and says how long an ID may be otherwise.
+func dataDirCheck(dirs paths.Dirs) Check {
+	fits := func(n int) bool {
+		for _, sock := range dirs.VM(strings.Repeat("x", n)).Sockets() {
+			if paths.CheckSocket(sock) != nil {
+				return false
+			}
+		}
+		return true
+	}
+	const autoIDLen = len("vm-12345678")
+	switch {
+	case !fits(autoIDLen):
+		return Check{Name: "data dir", Detail: dirs.Data + ": too long for the VMs' unix sockets (limit 107 bytes per path)",
+			Fix: "set SMOLVM_DATA_DIR to a shorter absolute path"}
+	case !fits(64):
+		n := autoIDLen
+		for fits(n + 1) {
+			n++
+		}
+		return Check{Name: "data dir", OK: true, Detail: fmt.Sprintf("%s (VM IDs up to %d characters fit the unix socket path limit)", dirs.Data, n)}
+	}
+	return Check{Name: "data dir", OK: true, Detail: dirs.Data}
 }

@@ -22,7 +22,10 @@ func (vm *VM) SetEnvVars(ctx context.Context, vars map[string]string, opts ...En
 		f(&o)
 	}
 	if err := env.Validate(vars); err != nil {
-		return nil, &ValidationError{Field: "env", Err: err}
+		return nil, &ValidationError{Field: "Env", Err: err}
+	}
+	if err := checkReserved("Env", vars); err != nil {
+		return nil, err
 	}
 	r, err := vm.envRunner(ctx)
 	if err != nil {
@@ -55,7 +58,7 @@ func (vm *VM) ListEnvVars(ctx context.Context) (map[string]string, error) {
 func (vm *VM) UnsetEnvVars(ctx context.Context, keys []string) (map[string]string, error) {
 	for _, k := range keys {
 		if err := env.ValidateKey(k); err != nil {
-			return nil, &ValidationError{Field: "env", Err: err}
+			return nil, &ValidationError{Field: "Env", Err: err}
 		}
 	}
 	r, err := vm.envRunner(ctx)

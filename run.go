@@ -8,7 +8,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/smolvm/smolvm/env"
 	"github.com/smolvm/smolvm/internal/sshx"
 	"github.com/smolvm/smolvm/internal/store"
 )
@@ -45,13 +44,8 @@ func (vm *VM) RunStream(ctx context.Context, cmd string, stdout, stderr io.Write
 	if strings.TrimSpace(cmd) == "" {
 		return nil, invalid("command", "is empty")
 	}
-	for k, v := range o.env {
-		if err := env.ValidateKey(k); err != nil {
-			return nil, &ValidationError{Field: "Env", Err: err}
-		}
-		if strings.IndexByte(v, 0) >= 0 {
-			return nil, invalid("Env", "value of %q contains NUL", k)
-		}
+	if err := validateRunEnv(o.env); err != nil {
+		return nil, err
 	}
 	c, err := vm.runningClient(ctx)
 	if err != nil {
@@ -80,7 +74,7 @@ func (vm *VM) runningClient(ctx context.Context) (*sshx.Client, error) {
 	if v.State != store.StateRunning {
 		return nil, fmt.Errorf("vm %q is %s, not running: %w", vm.id, v.State, ErrInvalidState)
 	}
-	if be, err := backendByName(v.Backend); err == nil && !be.Alive(v.Handle) {
+	if be, err := backendByName(v.Backend, vm.log); err == nil && !be.Alive(v.Handle) {
 		_ = reconcile(ctx, vm.st)
 		return nil, fmt.Errorf("vm %q: hypervisor process is gone: %w", vm.id, ErrInvalidState)
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/smolvm/smolvm/internal/paths"
+	"github.com/smolvm/smolvm/internal/sshx"
 )
 
 // SSHInfo is what an external SSH client needs to reach a running VM with
@@ -54,4 +55,15 @@ func (vm *VM) SSHInfo(ctx context.Context) (SSHInfo, error) {
 		return SSHInfo{}, err
 	}
 	return SSHInfo{User: "root", Host: host, Port: port, KeyPath: vm.dirs.SSHKey(), KnownHosts: kh}, nil
+}
+
+// LoginCommand returns the remote command line that runs cmd in a login
+// shell (`/bin/sh -lc`, cmd passed as one quoted argument), as Run does:
+// for an external SSH client that should see the env file's variables.
+func LoginCommand(cmd string) string {
+	s, err := sshx.LoginCommand(cmd, nil)
+	if err != nil {
+		panic(err) // unreachable: no env keys are passed
+	}
+	return s
 }

@@ -44,7 +44,7 @@ func (vm *VM) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	be, err := backendByName(v.Backend)
+	be, err := backendByName(v.Backend, vm.log)
 	if err != nil {
 		return err
 	}

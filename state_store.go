@@ -111,7 +111,7 @@ func reconcile(ctx context.Context, st *store.Store) error {
 }
 
 func aliveHandle(h hypervisor.Handle) bool {
-	be, err := backendByName(h.Backend)
+	be, err := backendByName(h.Backend, nil)
 	if err != nil || h.PID == 0 {
 		return false
 	}

@@ -42,7 +42,7 @@ func (vm *VM) stop(ctx context.Context, timeout time.Duration) error {
 		}
 		return nil
 	}
-	be, err := backendByName(v.Backend)
+	be, err := backendByName(v.Backend, vm.log)
 	if err != nil {
 		return err
 	}

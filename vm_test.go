@@ -239,3 +239,34 @@ func TestRunEmptyCommand(t *testing.T) {
 		t.Errorf("empty command: %v, want ErrInvalid", err)
 	}
 }
+
+func TestRunEnvRefusedBeforeAnyIO(t *testing.T) {
+	vm := sharedVM(t)
+	ctx := ctxT(t, time.Minute)
+	before := vm.sshStats().Sessions
+	// len(prefix+"BIG=")+len(value)+NUL is one byte over the kernel's limit:
+	// it would fit the env file, but not the copy a login run sends.
+	big := strings.Repeat("x", 131072-len(ReservedEnvPrefix+"BIG=")-1+1)
+	for name, vars := range map[string]map[string]string{
+		"reserved prefix":            {ReservedEnvPrefix + "FOO": "x"},
+		"bad key":                    {"A-B": "x"},
+		"NUL value":                  {"A": "x\x00"},
+		"too big for the login copy": {"BIG": big},
+	} {
+		if _, err := vm.Run(ctx, "true", Env(vars)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: Run = %v, want ErrInvalid", name, err)
+		}
+	}
+	if _, err := vm.SetEnvVars(ctx, map[string]string{ReservedEnvPrefix + "X": "1"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("SetEnvVars with the reserved prefix = %v, want ErrInvalid", err)
+	}
+	if got := vm.sshStats().Sessions; got != before {
+		t.Errorf("refused input opened %d sessions", got-before)
+	}
+	// Just under the limit still runs.
+	ok := big[:len(big)-1]
+	res := mustRun(t, vm, `printf %s "${#BIG}"`, Env(map[string]string{"BIG": ok}))
+	if string(res.Stdout) != fmt.Sprint(len(ok)) {
+		t.Errorf("a per-command value at the limit arrived as %q bytes", res.Stdout)
+	}
+}

@@ -95,10 +95,10 @@ func TestCLIBadInputNoVM(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, 1, "unknown command"},
 		{"exec unknown vm", []string{"exec", "nope", "--", "true"}, 125, "not found"},
 		{"stop unknown vm", []string{"stop", "nope"}, 1, "not found"},
-		{"invalid id", []string{"create", "--name", "Bad_ID!"}, 2, "Config.ID"},
-		{"cpus out of range", []string{"create", "--cpus", "64"}, 2, "Config.VCPUs"},
-		{"memory out of range", []string{"create", "--memory", "64"}, 2, "Config.MemoryMiB"},
-		{"missing kernel", []string{"create", "--kernel", missing, "--rootfs", missing}, 2, "Config.KernelPath"},
+		{"invalid id", []string{"create", "--name", "Bad_ID!"}, 2, "invalid --name"},
+		{"cpus out of range", []string{"create", "--cpus", "64"}, 2, "invalid --cpus"},
+		{"memory out of range", []string{"create", "--memory", "64"}, 2, "invalid --memory"},
+		{"missing kernel", []string{"create", "--kernel", missing, "--rootfs", missing}, 2, "invalid --kernel"},
 		{"empty command", []string{"run", "--", " "}, 2, "no command"},
 		{"no command", []string{"run"}, 2, "no command"},
 		{"malformed env key", []string{"run", "--env", "1A=x", "--", "true"}, 2, `"1A"`},
@@ -109,6 +109,12 @@ func TestCLIBadInputNoVM(t *testing.T) {
 		{"bad flag", []string{"ls", "--bogus"}, 2, "bogus"},
 		{"rm without ids", []string{"rm"}, 2, "--all"},
 		{"env set unknown vm", []string{"env", "set", "nope", "A=1"}, 1, "not found"},
+		{"explicit zero cpus", []string{"run", "--cpus", "0", "--", "true"}, 2, "--cpus"},
+		{"explicit empty name", []string{"create", "--name", ""}, 2, "--name"},
+		{"negative timeout", []string{"run", "--timeout", "-1s", "--", "true"}, 2, "--timeout"},
+		{"env set nothing with replace", []string{"env", "set", "nope", "--replace"}, 2, "nothing to set"},
+		{"env set bad argument", []string{"env", "set", "nope", "=x"}, 2, "argument: invalid env key"},
+		{"reserved prefix", []string{"run", "--env", "SMOLVM_RUNENV_FOO=x", "--", "true"}, 2, "reserves"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := cli(t, dir, tc.args...)
@@ -119,6 +125,14 @@ func TestCLIBadInputNoVM(t *testing.T) {
 	}
 	if r := cli(t, dir, "ls", "--json"); r.code != 0 || strings.TrimSpace(r.stdout) != "[]" {
 		t.Errorf("after bad input, ls --json = %q (exit %d); want []", r.stdout, r.code)
+	}
+	rm := cli(t, dir, "rm", "--json", "nope", "nope2")
+	var rmOut struct {
+		Removed []string
+		Errors  []map[string]string
+	}
+	if err := json.Unmarshal([]byte(rm.stdout), &rmOut); err != nil || rm.code != 1 || len(rmOut.Errors) != 2 || rmOut.Removed == nil {
+		t.Errorf("rm --json of unknown VMs: exit %d, one JSON document expected: %q (%v)", rm.code, rm.stdout, err)
 	}
 	r := cli(t, dir, "--json", "exec", "nope", "--", "true")
 	var je map[string]any
@@ -189,6 +203,35 @@ func TestCLIKilledRunLeavesNoVM(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(dir, "vms")); len(entries) != 0 {
 		t.Errorf("VM directories left: %v", entries)
+	}
+}
+
+func TestCLIInterruptedRun(t *testing.T) {
+	testenv.RequireVM(t)
+	dir := dataDir(t)
+	cmd := exec.Command(smolvmBin, "run", "--", "echo started; sleep 300")
+	cmd.Env = append(os.Environ(), "SMOLVM_DATA_DIR="+dir)
+	var out, errb lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(6 * time.Minute)
+	for !strings.Contains(out.String(), "started") {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("the command never started; stderr:\n%s", errb.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(errb.String(), "interrupted") {
+		t.Errorf("SIGINT of smolvm run: %v, stderr %q; want exit 130 and \"interrupted\"", err, errb.String())
+	}
+	if r := cli(t, dir, "ls", "--json"); strings.TrimSpace(r.stdout) != "[]" {
+		t.Errorf("an interrupted run left a VM: %s", r.stdout)
 	}
 }
 
@@ -304,4 +347,22 @@ func trunc(s string) string {
 		return s[len(s)-500:]
 	}
 	return s
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a process writes to it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -20,14 +20,14 @@ Use exec, env, ssh, stop and rm with that ID.`,
 		Example: `  id=$(smolvm create --env DEBUG=1)
   smolvm exec "$id" -- 'echo $DEBUG'`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error { return a.runCreate(c.Context(), f) },
+		RunE: func(c *cobra.Command, _ []string) error { return a.runCreate(c.Context(), f, c.Flags().Changed) },
 	}
 	f.register(cmd.Flags(), true)
 	return cmd
 }
 
-func (a *app) runCreate(ctx context.Context, f vmFlags) error {
-	cfg, err := f.config(a)
+func (a *app) runCreate(ctx context.Context, f vmFlags, changed func(string) bool) error {
+	cfg, err := f.config(a, changed)
 	if err != nil {
 		return err
 	}

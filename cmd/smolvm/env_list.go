@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +18,10 @@ func (a *app) newEnvListCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list ID [--show-values]",
 		Short: "List variables (values masked unless --show-values)",
+		Long: `list prints KEY=VALUE lines sorted by key. Values are masked (****) unless
+--show-values is given; then they are shell-quoted exactly as in the env
+file (a multi-line value spans lines), so the output can be pasted into a
+POSIX shell. --json gives the exact values as JSON strings.`,
 		Args:  exactArgs(1, "ID"),
 		RunE:  func(c *cobra.Command, args []string) error { return a.runEnvList(c.Context(), args[0], show) },
 	}
@@ -62,16 +65,10 @@ func (a *app) runEnvList(ctx context.Context, id string, show bool) error {
 	return nil
 }
 
-// displayValue prints a value on one line: as is when it is plain, else
-// shell-quoted with control characters escaped Go-style.
-func displayValue(v string) string {
-	for _, r := range v {
-		if r < 0x20 || r == 0x7f || r == 0x85 || r == 0x2028 || r == 0x2029 {
-			return strconv.Quote(v)
-		}
-	}
-	return env.Quote(v)
-}
+// displayValue prints a value exactly as the env file holds it: quoted
+// like Python's shlex.quote (a multi-line value spans lines), so the output
+// can be pasted into a POSIX shell.
+func displayValue(v string) string { return env.Quote(v) }
 
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))

@@ -37,10 +37,10 @@ whole set). KEY alone takes the host's value of KEY.`,
 }
 
 func (a *app) runEnvSet(ctx context.Context, o envSetOpts, id string, pairs []string) error {
-	if len(pairs) == 0 && len(o.files) == 0 && !o.replace {
-		return usageError{errors.New("nothing to set: give KEY=VALUE arguments or --env-file")}
+	if len(pairs) == 0 && len(o.files) == 0 {
+		return usageError{errors.New("nothing to set: give KEY=VALUE arguments or --env-file (to remove variables use `smolvm env unset`)")}
 	}
-	vars, err := parseEnvFlags(pairs, o.files, a.lookupEnv)
+	vars, err := parseEnvFlags("argument", pairs, o.files, a.lookupEnv)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,8 @@ import (
 // "K" takes the host's value of K (like docker) and is an error when the
 // host has no such variable. Files from --env-file are read first, so
 // --env wins. Errors name the flag value's key, never its value.
-func parseEnvFlags(flags, files []string, lookup func(string) (string, bool)) (map[string]string, error) {
+// label names the source of flags in errors ("--env", or "argument").
+func parseEnvFlags(label string, flags, files []string, lookup func(string) (string, bool)) (map[string]string, error) {
 	out := map[string]string{}
 	for _, f := range files {
 		fh, err := os.Open(f)
@@ -31,19 +32,19 @@ func parseEnvFlags(flags, files []string, lookup func(string) (string, bool)) (m
 	for _, kv := range flags {
 		k, v, hasValue := strings.Cut(kv, "=")
 		if err := env.ValidateKey(k); err != nil {
-			return nil, usageError{fmt.Errorf("--env: %w", err)}
+			return nil, usageError{fmt.Errorf("%s: %w", label, err)}
 		}
 		if !hasValue {
 			hv, ok := lookup(k)
 			if !ok {
-				return nil, usageError{fmt.Errorf("--env %s: no value given and %s is not set on the host", k, k)}
+				return nil, usageError{fmt.Errorf("%s %s: no value given and %s is not set on the host", label, k, k)}
 			}
 			v = hv
 		}
 		out[k] = v
 	}
 	if err := env.Validate(out); err != nil {
-		return nil, usageError{fmt.Errorf("--env: %w", err)}
+		return nil, usageError{fmt.Errorf("%s: %w", label, err)}
 	}
 	return out, nil
 }

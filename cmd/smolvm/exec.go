@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -46,7 +47,10 @@ func (a *app) runExec(ctx context.Context, o execOpts, id string, args []string)
 	if err != nil {
 		return err
 	}
-	vars, err := parseEnvFlags(o.env, o.envFiles, a.lookupEnv)
+	if o.timeout < 0 {
+		return usageError{fmt.Errorf("--timeout must not be negative, got %s", o.timeout)}
+	}
+	vars, err := parseEnvFlags("--env", o.env, o.envFiles, a.lookupEnv)
 	if err != nil {
 		return err
 	}

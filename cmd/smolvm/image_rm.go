@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -27,10 +26,7 @@ func (a *app) newImageRmCommand(cacheDir *string) *cobra.Command {
 					fmt.Fprintln(a.stdout, n)
 				}
 			}
-			if a.json {
-				writeJSON(a.stdout, map[string]any{"removed": nonNil(removed)})
-			}
-			return errors.Join(errs...)
+			return a.removedResult(removed, errs)
 		},
 	}
 }

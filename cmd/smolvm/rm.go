@@ -55,10 +55,7 @@ func (a *app) runRm(ctx context.Context, o rmOpts, ids []string) error {
 			fmt.Fprintln(a.stdout, id)
 		}
 	}
-	if a.json {
-		writeJSON(a.stdout, map[string]any{"removed": nonNil(removed)})
-	}
-	return errors.Join(errs...)
+	return a.removedResult(removed, errs)
 }
 
 func (a *app) rmOne(ctx context.Context, id string, force bool) error {
@@ -82,4 +79,21 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// removedResult reports a multi-item removal: with --json one document
+// holding what was removed and what failed (exit 1 if anything failed).
+func (a *app) removedResult(removed []string, errs []error) error {
+	if !a.json {
+		return errors.Join(errs...)
+	}
+	failed := make([]map[string]string, 0, len(errs))
+	for _, err := range errs {
+		failed = append(failed, map[string]string{"error": err.Error(), "kind": errorKind(err)})
+	}
+	writeJSON(a.stdout, map[string]any{"removed": nonNil(removed), "errors": failed})
+	if len(errs) > 0 {
+		return exitCode(1)
+	}
+	return nil
 }

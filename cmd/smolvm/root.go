@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/smolvm/smolvm"
+	"github.com/smolvm/smolvm/image"
 )
 
 // app carries what every command needs: streams, global flags, and the
@@ -26,6 +28,11 @@ type app struct {
 	json    bool
 	debug   bool
 	dataDir string
+
+	// interrupted is the signal that cancelled the command's context, if
+	// any: the CLI then exits 128+N ("interrupted"), not with the error the
+	// cancellation caused deeper down.
+	interrupted atomic.Int32
 }
 
 // options returns the library options the global flags ask for.
@@ -48,8 +55,21 @@ func (a *app) options() []smolvm.Option {
 // run is the CLI: it returns the process exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, lookupEnv: os.LookupEnv}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case sig := <-sigs:
+			if s, ok := sig.(syscall.Signal); ok {
+				a.interrupted.Store(int32(s))
+			}
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	return a.execute(ctx, args)
 }
 
@@ -74,9 +94,11 @@ func (a *app) newRootCommand() *cobra.Command {
 runs shell commands in them over SSH and injects environment variables that
 every later login shell in the guest sees.
 
-Exit codes: 0 success; for run and exec, the guest command's own exit code;
-1 an operation failed; 2 bad usage or invalid input; 125 run/exec could not
-run the command at all.`,
+Exit codes: 0 success; for run and exec, the guest command's own exit code
+(use --json to tell it apart from smolvm's own codes); 1 an operation
+failed; 2 bad usage or invalid input; 124 run/exec --timeout expired;
+125 run/exec could not run the command at all; 130/143 interrupted by
+SIGINT/SIGTERM (the VM of a one-shot run is removed).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version(),
@@ -111,11 +133,21 @@ func (a *app) fail(err error) int {
 	if errors.As(err, &code) {
 		return int(code)
 	}
+	if sig := a.interrupted.Load(); sig != 0 {
+		err, code = fmt.Errorf("interrupted by %s", syscall.Signal(sig)), exitCode(128+sig)
+		if a.json {
+			writeJSON(a.stdout, map[string]any{"error": err.Error(), "kind": "interrupted", "exit_code": int(code)})
+		} else {
+			fmt.Fprintln(a.stderr, "smolvm: "+err.Error())
+		}
+		return int(code)
+	}
+	err = withFlagNames(err)
 	status := 1
 	var ue usageError
 	var ce commandError
 	switch {
-	case errors.As(err, &ue), errors.Is(err, smolvm.ErrInvalid):
+	case errors.As(err, &ue), errors.Is(err, smolvm.ErrInvalid), errors.Is(err, image.ErrInvalid):
 		status = 2
 	case errors.As(err, &ce):
 		status = 125
@@ -153,4 +185,28 @@ func errorKind(err error) string {
 		return "usage"
 	}
 	return "error"
+}
+
+// flagOf maps the library's config fields to the flags that set them.
+var flagOf = map[string]string{
+	"Config.ID": "--name", "Config.VCPUs": "--cpus", "Config.MemoryMiB": "--memory",
+	"Config.KernelPath": "--kernel", "Config.InitrdPath": "--initrd", "Config.RootfsPath": "--rootfs",
+	"Config.BootArgs": "--boot-args", "Config.Backend": "--backend", "Config.DiskMode": "--disk",
+	"Config.Network": "--network", "Config.Env": "--env", "Env": "--env",
+}
+
+// withFlagNames rewrites a validation error so it names the flag the user
+// typed rather than the library field.
+func withFlagNames(err error) error {
+	var ve *smolvm.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	flag, ok := flagOf[ve.Field]
+	if !ok {
+		return err
+	}
+	out := *ve
+	out.Field = flag
+	return &out
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -34,7 +35,7 @@ spaces, as ssh does. If smolvm itself is killed, the VM dies with it.`,
   OPENAI_API_KEY=... smolvm run --env OPENAI_API_KEY -- ./agent.sh`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return a.runRun(c.Context(), o, args)
+			return a.runRun(c.Context(), o, args, c.Flags().Changed)
 		},
 	}
 	o.vm.register(cmd.Flags(), true)
@@ -44,12 +45,15 @@ spaces, as ssh does. If smolvm itself is killed, the VM dies with it.`,
 	return cmd
 }
 
-func (a *app) runRun(ctx context.Context, o runOpts, args []string) error {
+func (a *app) runRun(ctx context.Context, o runOpts, args []string, changed func(string) bool) error {
 	command, err := commandOf(args)
 	if err != nil {
 		return err
 	}
-	cfg, err := o.vm.config(a)
+	if o.timeout < 0 {
+		return usageError{fmt.Errorf("--timeout must not be negative, got %s", o.timeout)}
+	}
+	cfg, err := o.vm.config(a, changed)
 	if err != nil {
 		return err
 	}
@@ -83,9 +87,19 @@ func (a *app) runIn(ctx context.Context, vm *smolvm.VM, command string, raw bool
 		stdout, stderr = &outBuf, &errBuf
 	}
 	res, err := vm.RunStream(ctx, command, stdout, stderr, opts...)
+	if err != nil && a.interrupted.Load() != 0 {
+		return err // fail() reports the interruption
+	}
+	code := 0
+	switch {
+	case err == nil:
+		code = res.ExitCode
+	case errors.Is(err, smolvm.ErrTimeout):
+		code = 124 // like timeout(1)
+	}
 	if a.json && res != nil {
 		out := map[string]any{
-			"vm": vm.ID(), "exit_code": res.ExitCode,
+			"vm": vm.ID(), "exit_code": code,
 			"stdout": bytesJSON(outBuf.Bytes()), "stderr": bytesJSON(errBuf.Bytes()),
 		}
 		if res.Signal != "" {
@@ -96,20 +110,17 @@ func (a *app) runIn(ctx context.Context, vm *smolvm.VM, command string, raw bool
 			out["kind"] = errorKind(err)
 		}
 		writeJSON(a.stdout, out)
+		return exitCode(code)
 	}
 	if err != nil {
-		if errors.Is(err, smolvm.ErrTimeout) {
-			if !a.json {
-				a.printErr(err)
-			}
-			return exitCode(124) // like timeout(1)
+		if code == 124 {
+			a.printErr(err)
+			return exitCode(code)
 		}
 		return commandError{err}
 	}
-	return exitCode(res.ExitCode)
+	return exitCode(code)
 }
-
-func (a *app) printErr(err error) { _, _ = io.WriteString(a.stderr, "smolvm: "+err.Error()+"\n") }
 
 // commandOf joins the command words; an empty command is a usage error.
 func commandOf(args []string) (string, error) {
@@ -119,3 +130,5 @@ func commandOf(args []string) (string, error) {
 	}
 	return command, nil
 }
+
+func (a *app) printErr(err error) { _, _ = io.WriteString(a.stderr, "smolvm: "+err.Error()+"\n") }

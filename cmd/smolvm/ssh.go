@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os/exec"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,7 +18,8 @@ func (a *app) newSSHCommand() *cobra.Command {
 		Short: "Open a shell (or run one command) in a VM with the system's OpenSSH client",
 		Long: `ssh runs the system's ssh client with the installation key, the VM's
 forwarded port and its pinned host key (StrictHostKeyChecking=yes), giving an
-interactive shell with a PTY, or running COMMAND. With --json it prints the
+interactive login shell with a PTY, or running COMMAND in a login shell (so
+both see the env file's variables, like exec). With --json it prints the
 connection details instead of connecting.`,
 		Args: minArgs(1, "ID"),
 		RunE: func(c *cobra.Command, args []string) error { return a.runSSH(c.Context(), args[0], args[1:]) },
@@ -63,8 +65,9 @@ func sshArgs(info smolvm.SSHInfo, command []string) []string {
 		info.User + "@" + info.Host,
 	}
 	if len(command) > 0 {
-		args = append(args, "--")
-		args = append(args, command...)
+		// One argument: the words joined as ssh would, run in a login shell
+		// so the command sees the env file's variables, as exec does.
+		args = append(args, "--", smolvm.LoginCommand(strings.Join(command, " ")))
 	}
 	return args
 }

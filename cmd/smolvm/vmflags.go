@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/pflag"
 
 	"github.com/smolvm/smolvm"
@@ -39,8 +41,19 @@ func (f *vmFlags) register(fs *pflag.FlagSet, withName bool) {
 	fs.StringArrayVar(&f.envFiles, "env-file", nil, "read guest variables from a dotenv file (repeatable)")
 }
 
-func (f *vmFlags) config(a *app) (smolvm.Config, error) {
-	vars, err := parseEnvFlags(f.env, f.envFiles, a.lookupEnv)
+// config builds the library config. changed reports whether a flag was
+// given: an explicit --cpus 0, --memory 0 or --name "" is refused rather
+// than read as "default".
+func (f *vmFlags) config(a *app, changed func(string) bool) (smolvm.Config, error) {
+	for _, z := range []struct {
+		flag string
+		zero bool
+	}{{"cpus", f.cpus == 0}, {"memory", f.memory == 0}, {"name", f.name == ""}} {
+		if z.zero && changed(z.flag) {
+			return smolvm.Config{}, usageError{fmt.Errorf("--%s: an explicit empty or zero value is not allowed (omit the flag for the default)", z.flag)}
+		}
+	}
+	vars, err := parseEnvFlags("--env", f.env, f.envFiles, a.lookupEnv)
 	if err != nil {
 		return smolvm.Config{}, err
 	}

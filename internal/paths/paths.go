@@ -4,15 +4,18 @@
 //
 // Layout under the data dir:
 //
-//	smolvm.db            state database (SQLite)
+//	smolvm.db            state database (SQLite), with smolvm.db.lock
 //	ssh/id_ed25519       per-installation client key (and .pub)
 //	vms/<id>/            one directory per VM (see VM)
 //
 // Layout under the cache dir:
 //
-//	images/<fingerprint>/  built images (kernel, initrd, rootfs, manifest.json)
+//	images/<name>/         built images (vmlinuz, initrd.img, rootfs.ext4, manifest.json);
+//	                       <name> is the first 16 hex digits of the fingerprint
 //	debs/                  downloaded distribution packages
+//	busybox/               busybox-static unpacked, when the host's busybox is dynamic
 //	agent/                 guest agent binaries built from source
+//	memo.json              remembered file hashes and apt answers (cache-hit speed)
 package paths
 
 import (
@@ -49,7 +52,10 @@ func Default() (Dirs, error) {
 
 func resolve(own, xdg, homeRel string) (string, error) {
 	if v := os.Getenv(own); v != "" {
-		return filepath.Abs(v)
+		if !filepath.IsAbs(v) {
+			return "", fmt.Errorf("%s=%q must be an absolute path", own, v)
+		}
+		return filepath.Clean(v), nil
 	}
 	if v := os.Getenv(xdg); v != "" && filepath.IsAbs(v) {
 		return filepath.Join(v, "smolvm"), nil
