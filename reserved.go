@@ -43,4 +43,3 @@ func validateRunEnv(vars map[string]string) error {
 	}
 	return nil
 }
-

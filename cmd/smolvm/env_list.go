@@ -22,8 +22,8 @@ func (a *app) newEnvListCommand() *cobra.Command {
 --show-values is given; then they are shell-quoted exactly as in the env
 file (a multi-line value spans lines), so the output can be pasted into a
 POSIX shell. --json gives the exact values as JSON strings.`,
-		Args:  exactArgs(1, "ID"),
-		RunE:  func(c *cobra.Command, args []string) error { return a.runEnvList(c.Context(), args[0], show) },
+		Args: exactArgs(1, "ID"),
+		RunE: func(c *cobra.Command, args []string) error { return a.runEnvList(c.Context(), args[0], show) },
 	}
 	cmd.Flags().BoolVar(&show, "show-values", false, "print the values (they may be secrets)")
 	return cmd
