@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"net"
 	"strconv"
 	"strings"
@@ -108,6 +109,12 @@ func parseOK(line string) error {
 }
 
 func ctxErr(ctx context.Context, err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// Only ctx sets the connection's deadline (its own deadline, or the
+		// past when it is cancelled), so ctx is done or about to be: its
+		// timer may fire a moment after the socket's.
+		<-ctx.Done()
+	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("%w (%w)", ctx.Err(), err)
 	}
