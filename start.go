@@ -144,7 +144,9 @@ func (vm *VM) waitReady(ctx context.Context, be hypervisor.Backend, h hypervisor
 	if err != nil {
 		return err
 	}
-	vm.opts.progress(Progress{Step: "ssh", Detail: "waiting for the guest's SSH server"})
+	if err := vm.watchBoot(ctx, layout.SerialLog()); err != nil {
+		return fmt.Errorf("%w\n(the guest never reported its SSH server listening)", err)
+	}
 	if err := c.WaitReady(ctx); err != nil {
 		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 			return fmt.Errorf("%w (%w)", cause, err)

@@ -72,22 +72,36 @@ func Parse(r io.Reader) (Report, error) {
 		rest := line[i+len(Prefix):]
 		switch {
 		case strings.HasPrefix(rest, "milestone "):
-			f := strings.Fields(rest)
-			if len(f) != 3 {
+			name, t, ok := ParseMilestone(line)
+			if !ok {
 				continue
 			}
-			s, err := strconv.ParseFloat(f[2], 64)
-			if err != nil || s < 0 {
-				continue
-			}
-			if f[1] == AgentStart {
+			if name == AgentStart {
 				// A new boot starts: forget the previous one's milestones.
 				rep.Milestones = map[string]time.Duration{}
 			}
-			rep.Milestones[f[1]] = time.Duration(s * float64(time.Second))
+			rep.Milestones[name] = t
 		case strings.HasPrefix(rest, "hostkey "):
 			rep.HostKey = strings.TrimSpace(strings.TrimPrefix(rest, "hostkey "))
 		}
 	}
 	return rep, sc.Err()
+}
+
+// ParseMilestone reads one console line; ok is false unless it is a
+// well-formed milestone line.
+func ParseMilestone(line string) (name string, sinceBoot time.Duration, ok bool) {
+	i := strings.Index(line, Prefix+"milestone ")
+	if i < 0 {
+		return "", 0, false
+	}
+	f := strings.Fields(line[i+len(Prefix):])
+	if len(f) != 3 {
+		return "", 0, false
+	}
+	s, err := strconv.ParseFloat(f[2], 64)
+	if err != nil || !(s >= 0 && s <= 1e9) { // also refuses NaN
+		return "", 0, false
+	}
+	return f[1], time.Duration(s * float64(time.Second)), true
 }
