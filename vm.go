@@ -60,6 +60,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*VM, error) {
 	if err := vm.Start(ctx); err != nil {
 		delErr := vm.Delete(context.WithoutCancel(ctx))
 		vm.closeConn()
+		_ = vm.st.Close()
 		return nil, errors.Join(err, delErr)
 	}
 	return vm, nil
