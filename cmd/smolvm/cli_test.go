@@ -331,6 +331,20 @@ func TestCLIPersistentVMs(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.Contains(string(out), "/dev/pts/") {
 		t.Errorf("interactive OpenSSH shell with a PTY: %v\n%s", err, out)
 	}
+	// The image under p0's disk cannot be removed while p0 exists.
+	var vmInfo []struct {
+		Rootfs string `json:"rootfs"`
+	}
+	if err := json.Unmarshal([]byte(cli(t, dir, "ls", "--json").stdout), &vmInfo); err != nil || len(vmInfo) == 0 {
+		t.Fatalf("ls --json: %v", err)
+	}
+	img := filepath.Base(filepath.Dir(vmInfo[0].Rootfs))
+	if r := cli(t, dir, "image", "rm", img); r.code != 1 || !strings.Contains(r.stderr, "used by VM(s) p0") {
+		t.Errorf("image rm of an image in use: exit %d stderr %q", r.code, r.stderr)
+	}
+	if r := cli(t, dir, "image", "ls"); !strings.Contains(r.stdout, "p0,p1") {
+		t.Errorf("image ls does not show the users: %q", r.stdout)
+	}
 	if r := cli(t, dir, "logs", "p0"); !strings.Contains(r.stdout, "smolvm-agent: milestone ssh-listening") {
 		t.Errorf("logs lack the agent's milestones: %q", trunc(r.stdout))
 	}

@@ -15,6 +15,7 @@ cached by a fingerprint of every input.`,
 	}
 	var cacheDir string
 	cmd.PersistentFlags().StringVar(&cacheDir, "cache-dir", "", "image cache (default $SMOLVM_CACHE_DIR, else the XDG cache dir)")
-	cmd.AddCommand(a.newImageBuildCommand(&cacheDir), a.newImageLsCommand(&cacheDir), a.newImageRmCommand(&cacheDir))
+	cmd.AddCommand(a.newImageBuildCommand(&cacheDir), a.newImageLsCommand(&cacheDir), a.newImageRmCommand(&cacheDir),
+		a.newImagePruneCommand(&cacheDir))
 	return cmd
 }

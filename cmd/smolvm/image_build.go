@@ -81,6 +81,8 @@ type imageOut struct {
 	Kernel string `json:"kernel"`
 	Initrd string `json:"initrd"`
 	Rootfs string `json:"rootfs"`
+	// UsedBy lists the VMs whose disks use the image (image ls only).
+	UsedBy []string `json:"used_by,omitempty"`
 }
 
 func imageJSON(img image.Image) imageOut {
