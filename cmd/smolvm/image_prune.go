@@ -14,7 +14,8 @@ func (a *app) newImagePruneCommand(cacheDir *string) *cobra.Command {
 		Short: "Remove cached images that are neither the current default nor used by a VM",
 		Long: `prune finds the current default image (building it if needed, which is a
 cache hit normally) and removes every other cached image that no VM uses.
-Images go stale when the kernel package, busybox or the agent change.`,
+Images go stale when the kernel package, busybox or the agent change. Only
+VMs of this data dir (--data-dir, SMOLVM_DATA_DIR) are seen.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			var opts []image.Option

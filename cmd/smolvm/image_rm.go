@@ -19,7 +19,8 @@ func (a *app) newImageRmCommand(cacheDir *string) *cobra.Command {
 		Short: "Remove cached images (refused while a VM's disk uses one, unless -f)",
 		Long: `rm removes cached images. A VM's copy-on-write disk reads its image's root
 filesystem, so removing an image in use would break that VM: rm refuses
-unless -f is given.`,
+unless -f is given. Only VMs of this data dir (--data-dir, SMOLVM_DATA_DIR)
+are seen.`,
 		Args: minArgs(1, "NAME..."),
 		RunE: func(c *cobra.Command, names []string) error {
 			users, err := a.imageUsers(c.Context(), *cacheDir)
