@@ -38,7 +38,8 @@ const (
 	// the image is never written.
 	DiskIsolated DiskMode = "isolated"
 	// DiskShared boots from the root filesystem file itself: changes persist
-	// in it and two VMs must not share it at once.
+	// in it and two VMs must not share it at once. It needs an explicit
+	// RootfsPath: the cached default image is never written.
 	DiskShared DiskMode = "shared"
 )
 
@@ -175,6 +176,11 @@ func (c Config) Validate() error {
 	case "", DiskIsolated, DiskShared:
 	default:
 		return invalid("Config.DiskMode", "%q is not one of isolated, shared", c.DiskMode)
+	}
+	if c.DiskMode == DiskShared && c.autoImage() {
+		// The cached default image is every later VM's base: a guest must
+		// never write to it.
+		return invalid("Config.DiskMode", "shared needs your own RootfsPath: the default image is never written")
 	}
 	switch c.Network {
 	case NetworkUser, NetworkTAP:

@@ -95,6 +95,8 @@ func TestConfigValidate(t *testing.T) {
 		{"bad backend", func(c *Config) { c.Backend = "xen" }, "Config.Backend"},
 		{"bad disk mode", func(c *Config) { c.DiskMode = "cow" }, "Config.DiskMode"},
 		{"bad network", func(c *Config) { c.Network = "bridge" }, "Config.Network"},
+		{"shared default image", func(c *Config) { c.DiskMode = DiskShared }, "Config.DiskMode"},
+		{"shared own image", func(c *Config) { c.DiskMode, c.KernelPath, c.RootfsPath = DiskShared, file, file }, ""},
 		{"boot args newline", func(c *Config) { c.BootArgs = "a\nb" }, "Config.BootArgs"},
 		{"env bad key", func(c *Config) { c.Env = map[string]string{"FOO-BAR": "x"} }, "Config.Env"},
 		{"env NUL value", func(c *Config) { c.Env = map[string]string{"A": "x\x00y"} }, "Config.Env"},

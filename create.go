@@ -129,6 +129,9 @@ func mustJSON(v any) json.RawMessage {
 // Delete stops the VM if it runs, then removes its disk, directory, leases
 // and record. Deleting a VM that does not exist returns ErrNotFound.
 func (vm *VM) Delete(ctx context.Context) error {
+	if err := vm.usable(); err != nil {
+		return err
+	}
 	v, err := vm.st.Get(ctx, vm.id)
 	if err != nil {
 		return mapStoreErr(vm.id, err)

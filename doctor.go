@@ -55,10 +55,11 @@ func Doctor(ctx context.Context, opts ...Option) []Check {
 	kernelConfig := ""
 	dirs, st, err := openState(ctx, o)
 	if err != nil {
-		checks = append(checks, Check{Name: "data dir", Detail: err.Error(), Fix: "set SMOLVM_DATA_DIR to a writable directory"})
+		checks = append(checks, Check{Name: "data dir", Detail: err.Error(),
+			Fix: "set SMOLVM_DATA_DIR to a writable absolute directory; if smolvm.db is corrupt, move it away (VM records are lost)"})
 	} else {
 		_ = st.Close()
-		checks = append(checks, dataDirCheck(dirs))
+		checks = append(checks, dataDirCheck(dirs), cacheDirCheck(dirs))
 		imgs, err := image.List(dirs.Cache)
 		c = Check{Name: "default image", OK: err == nil && len(imgs) > 0, Optional: true}
 		switch {
@@ -154,4 +155,19 @@ func dataDirCheck(dirs paths.Dirs) Check {
 		return Check{Name: "data dir", OK: true, Detail: fmt.Sprintf("%s (VM IDs up to %d characters fit the unix socket path limit)", dirs.Data, n)}
 	}
 	return Check{Name: "data dir", OK: true, Detail: dirs.Data}
+}
+
+// cacheDirCheck checks that images can be built into the cache dir.
+func cacheDirCheck(dirs paths.Dirs) Check {
+	if err := os.MkdirAll(dirs.Cache, 0o755); err != nil {
+		return Check{Name: "cache dir", Detail: err.Error(), Fix: "set SMOLVM_CACHE_DIR to a writable absolute directory"}
+	}
+	f, err := os.CreateTemp(dirs.Cache, ".doctor-")
+	if err != nil {
+		return Check{Name: "cache dir", Detail: dirs.Cache + " is not writable: " + err.Error(),
+			Fix: "set SMOLVM_CACHE_DIR to a writable absolute directory"}
+	}
+	_ = f.Close()
+	_ = os.Remove(f.Name())
+	return Check{Name: "cache dir", OK: true, Detail: dirs.Cache}
 }

@@ -74,6 +74,9 @@ func (vm *VM) UnsetEnvVars(ctx context.Context, keys []string) (map[string]strin
 }
 
 func (vm *VM) envRunner(ctx context.Context) (envsync.Runner, error) {
+	if err := vm.usable(); err != nil {
+		return nil, err
+	}
 	c, err := vm.runningClient(ctx)
 	if err != nil {
 		return nil, err

@@ -84,6 +84,17 @@ func TestLifecycleStopStartKeepsDiskAndDeleteLeavesNothing(t *testing.T) {
 	if _, err := Attach(ctx, "life", opts...); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Attach after Delete: %v, want ErrNotFound", err)
 	}
+	for i := range 2 {
+		if err := vm.Close(); err != nil {
+			t.Errorf("Close #%d after Delete: %v", i+1, err)
+		}
+	}
+	if _, err := vm.Run(ctx, "true"); !errors.Is(err, ErrClosed) || !errors.Is(err, ErrInvalidState) {
+		t.Errorf("Run after Close: %v, want ErrClosed", err)
+	}
+	if _, err := vm.SetEnvVars(ctx, map[string]string{"A": "1"}); !errors.Is(err, ErrClosed) {
+		t.Errorf("SetEnvVars after Close: %v, want ErrClosed", err)
+	}
 }
 
 func TestNewWithBrokenKernelLeavesNothing(t *testing.T) {

@@ -81,6 +81,7 @@ func Raw() RunOption { return func(o *runOptions) { o.raw = true } }
 
 // Timeout bounds the command; when it passes the remote process group is
 // killed and Run returns a *CommandTimeoutError with the output so far.
+// Zero or a negative duration means no timeout (the ctx still bounds it).
 func Timeout(d time.Duration) RunOption { return func(o *runOptions) { o.timeout = d } }
 
 // Env sets variables for this command only, sent as SSH env requests (never

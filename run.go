@@ -20,7 +20,9 @@ import (
 // A non-zero exit is a Result, not an error. When Timeout (or ctx) ends the
 // command its process group is killed and the error is a
 // *CommandTimeoutError carrying the output so far (errors.Is ErrTimeout).
-// A session that ends without an exit status is an error.
+// A session that ends without an exit status is an error. Run keeps the
+// whole output in memory: for output of unknown size from untrusted code,
+// use RunStream (or a Timeout).
 func (vm *VM) Run(ctx context.Context, cmd string, opts ...RunOption) (*Result, error) {
 	var stdout, stderr bytes.Buffer
 	res, err := vm.RunStream(ctx, cmd, &stdout, &stderr, opts...)
@@ -36,7 +38,11 @@ func (vm *VM) Run(ctx context.Context, cmd string, opts ...RunOption) (*Result, 
 
 // RunStream is Run writing the command's stdout and stderr to the given
 // writers as they arrive (nil discards). The returned Result has no output.
+// When a writer fails, the command is killed and its error returned.
 func (vm *VM) RunStream(ctx context.Context, cmd string, stdout, stderr io.Writer, opts ...RunOption) (*Result, error) {
+	if err := vm.usable(); err != nil {
+		return nil, err
+	}
 	var o runOptions
 	for _, f := range opts {
 		f(&o)

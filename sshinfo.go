@@ -25,6 +25,9 @@ type SSHInfo struct {
 // SSHInfo returns how to reach the VM with a standard SSH client. It needs a
 // TCP transport (QEMU's user-mode networking).
 func (vm *VM) SSHInfo(ctx context.Context) (SSHInfo, error) {
+	if err := vm.usable(); err != nil {
+		return SSHInfo{}, err
+	}
 	v, err := vm.st.Get(ctx, vm.id)
 	if err != nil {
 		return SSHInfo{}, mapStoreErr(vm.id, err)

@@ -23,6 +23,9 @@ import (
 // is marked "error" with the reason, and the error carries the serial log's
 // tail.
 func (vm *VM) Start(ctx context.Context) error {
+	if err := vm.usable(); err != nil {
+		return err
+	}
 	if err := vm.start(ctx); err != nil {
 		return fmt.Errorf("start %s: %w", vm.id, err)
 	}
@@ -92,7 +95,9 @@ func (vm *VM) start(ctx context.Context) error {
 	}
 	vm.closeConn()
 	if err := vm.waitReady(ctx, be, h, layout); err != nil {
-		_ = be.Stop(bg, h, 5*time.Second)
+		// The guest never answered: no graceful wait, the caller's deadline
+		// has passed already.
+		_ = be.Stop(bg, h, 0)
 		return fail(fmt.Errorf("%w\n%s", err, serialTail(layout.SerialLog())))
 	}
 	if err := vm.st.SetState(bg, vm.id, store.StateRunning, ""); err != nil {
@@ -145,7 +150,7 @@ func (vm *VM) waitReady(ctx context.Context, be hypervisor.Backend, h hypervisor
 		return err
 	}
 	if err := vm.watchBoot(ctx, layout.SerialLog()); err != nil {
-		return fmt.Errorf("%w\n(the guest never reported its SSH server listening)", err)
+		return err
 	}
 	if err := c.WaitReady(ctx); err != nil {
 		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {

@@ -143,6 +143,9 @@ func List(ctx context.Context, opts ...Option) ([]Info, error) {
 
 // Info returns the VM's recorded state.
 func (vm *VM) Info(ctx context.Context) (Info, error) {
+	if err := vm.usable(); err != nil {
+		return Info{}, err
+	}
 	if err := reconcile(ctx, vm.st); err != nil {
 		return Info{}, err
 	}

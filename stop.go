@@ -19,6 +19,9 @@ const DefaultStopTimeout = 10 * time.Second
 // is still there and verifies it is gone. The disk is kept; Start boots it
 // again. Stopping a VM that is not running returns nil.
 func (vm *VM) Stop(ctx context.Context, timeout time.Duration) error {
+	if err := vm.usable(); err != nil {
+		return err
+	}
 	if err := vm.stop(ctx, timeout); err != nil {
 		return fmt.Errorf("stop %s: %w", vm.id, err)
 	}

@@ -42,8 +42,9 @@ type VM struct {
 	// pendingEnv is Config.Env, injected by the first Start of this handle.
 	pendingEnv map[string]string
 
-	mu  sync.Mutex
-	ssh *sshx.Client
+	mu     sync.Mutex
+	ssh    *sshx.Client
+	closed bool
 }
 
 // ID returns the VM's ID.
@@ -107,20 +108,47 @@ func Attach(ctx context.Context, id string, opts ...Option) (*VM, error) {
 	return &VM{id: id, dirs: dirs, st: st, log: o.logger.With("vm", id), opts: o}, nil
 }
 
+// ErrClosed is returned by every method of a VM handle after Close or
+// Release. It matches ErrInvalidState.
+var ErrClosed = fmt.Errorf("vm handle is closed: %w", ErrInvalidState)
+
 // Close releases the handle. A VM created through this handle is stopped
-// and deleted; an attached one is left as it is.
+// and deleted (one already deleted is fine); an attached one is left as it
+// is. Closing twice returns nil.
 func (vm *VM) Close() error {
+	if vm.isClosed() {
+		return nil
+	}
 	var err error
 	if vm.owned {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		err = vm.Delete(ctx)
+		if err = vm.Delete(ctx); errors.Is(err, ErrNotFound) {
+			err = nil
+		}
 	}
 	vm.closeConn()
+	vm.mu.Lock()
+	vm.closed = true
+	vm.mu.Unlock()
 	if cerr := vm.st.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
 	return err
+}
+
+func (vm *VM) isClosed() bool {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	return vm.closed
+}
+
+// usable returns ErrClosed after Close or Release.
+func (vm *VM) usable() error {
+	if vm.isClosed() {
+		return fmt.Errorf("vm %q: %w", vm.id, ErrClosed)
+	}
+	return nil
 }
 
 func (vm *VM) closeConn() {
@@ -133,8 +161,17 @@ func (vm *VM) closeConn() {
 }
 
 // Release closes the handle without stopping or deleting the VM, even one
-// created through it: the VM keeps running for later Attach calls.
+// created through it: the VM keeps running for later Attach calls. A
+// Config.Env not injected yet (Create, then Release before Start) is
+// dropped, and Release says so with an error (the handle is released
+// anyway): smolvm never stores env values on the host.
 func (vm *VM) Release() error {
 	vm.owned = false
-	return vm.Close()
+	pending := len(vm.pendingEnv) > 0
+	vm.pendingEnv = nil
+	err := vm.Close()
+	if pending && err == nil {
+		err = fmt.Errorf("vm %q released before Start: its Config.Env was not injected: %w", vm.id, ErrInvalidState)
+	}
+	return err
 }

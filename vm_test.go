@@ -270,3 +270,25 @@ func TestRunEnvRefusedBeforeAnyIO(t *testing.T) {
 		t.Errorf("a per-command value at the limit arrived as %q bytes", res.Stdout)
 	}
 }
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("reader went away") }
+
+func TestRunStreamFailingWriterKillsCommand(t *testing.T) {
+	vm := sharedVM(t)
+	ctx := ctxT(t, 2*time.Minute)
+	mustRun(t, vm, "rm -f /tmp/after", Raw())
+	start := time.Now()
+	_, err := vm.RunStream(ctx, "echo x; sleep 20; touch /tmp/after", failingWriter{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "reader went away") {
+		t.Fatalf("RunStream with a failing writer = %v", err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("RunStream returned after %v: it waited for the command", d)
+	}
+	res := mustRun(t, vm, "sleep 1; ps -o args | grep '[s]leep 20'; ls /tmp/after 2>/dev/null; true", Raw())
+	if len(res.Stdout) != 0 {
+		t.Errorf("the command kept running after its output failed:\n%s", res.Stdout)
+	}
+}

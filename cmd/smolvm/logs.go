@@ -62,7 +62,10 @@ func (a *app) runLogs(ctx context.Context, id string, follow bool) error {
 			return nil
 		case <-time.After(200 * time.Millisecond):
 		}
-		if in, err := vm.Info(ctx); err != nil || (in.State != smolvm.StateRunning && in.State != smolvm.StateStarting) {
+		// Follow while the guest may still write: a stopping guest prints
+		// its shutdown lines; stop after the hypervisor is gone.
+		if in, err := vm.Info(ctx); err != nil || (in.State != smolvm.StateRunning &&
+			in.State != smolvm.StateStarting && in.State != smolvm.StateStopping) {
 			_, err := io.Copy(a.stdout, f)
 			return err
 		}

@@ -8,12 +8,14 @@ import (
 // guard forwards a session's stdout and stderr to the caller's writers
 // until closed, then drops everything: nothing reaches the caller after
 // Run returns, even from copy goroutines still draining a killed session.
-// A failing writer is remembered and later output is dropped, but the
-// stream is still drained so the remote side never blocks on it.
+// A failing writer is remembered, failed is closed (Run then kills the
+// command), and later output is dropped, but the stream is still drained so
+// the remote side never blocks on it.
 type guard struct {
 	mu             sync.Mutex
 	closed         bool
 	werr           error
+	failed         chan struct{}
 	stdout, stderr io.Writer
 }
 
@@ -29,7 +31,7 @@ func newGuard(stdout, stderr io.Writer) *guard {
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	g := &guard{}
+	g := &guard{failed: make(chan struct{})}
 	g.stdout = &guardWriter{g: g, w: stdout}
 	g.stderr = &guardWriter{g: g, w: stderr}
 	return g
@@ -47,6 +49,7 @@ func (w *guardWriter) Write(p []byte) (int, error) {
 	}
 	if err != nil {
 		w.g.werr = err
+		close(w.g.failed)
 	}
 	return len(p), nil
 }

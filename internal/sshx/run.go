@@ -25,7 +25,8 @@ type RunOptions struct {
 	Stdin io.Reader
 	// Stdout and Stderr receive the command's output as it arrives, byte for
 	// byte and kept apart; nil discards. They may be the same writer: writes
-	// are serialised. Nothing is written to them after Run returns.
+	// are serialised. Nothing is written to them after Run returns. When one
+	// returns an error the command is killed and Run returns that error.
 	Stdout, Stderr io.Writer
 	// Env holds per-command variables, sent as SSH env requests (never on
 	// the command line). Keys and values are checked with env.ValidateKey
@@ -130,6 +131,9 @@ func (c *Client) Run(ctx context.Context, cmd string, opts RunOptions) (Exit, er
 		}
 		return exit, err
 	case <-runCtx.Done():
+	case <-out.failed:
+		// The caller cannot take more output: stop the command rather
+		// than let it run on unseen.
 	}
 	// smolvm's guest agent delivers the signal to the command's process
 	// group; OpenSSH's sshd to the process group of its child (see the
@@ -146,6 +150,9 @@ func (c *Client) Run(ctx context.Context, cmd string, opts RunOptions) (Exit, er
 	_ = s.Close()
 	release()
 	out.close()
+	if werr := out.err(); werr != nil && runCtx.Err() == nil {
+		return fail, fmt.Errorf("run: write output (command killed): %w", werr)
+	}
 	return fail, stopped()
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestRun runs commands against one real sshd: exit codes, byte-exact
@@ -218,11 +219,15 @@ func TestRun(t *testing.T) {
 	})
 
 	t.Run("failing writer", func(t *testing.T) {
-		// The stream is drained anyway (the command finishes) and the
-		// writer's error is returned along with the exit.
-		exit, err := c.Run(ctx, "head -c 1000000 /dev/zero; exit 4", RunOptions{Stdout: failWriter{}})
-		if !errors.Is(err, errWrite) || exit.Code != 4 {
-			t.Errorf("exit %+v err %v, want code 4 and the writer's error", exit, err)
+		// The caller cannot take the output: Run kills the command and
+		// returns the writer's error at once instead of waiting it out.
+		start := time.Now()
+		exit, err := c.Run(ctx, "echo x; sleep 30; exit 4", RunOptions{Stdout: failWriter{}})
+		if !errors.Is(err, errWrite) || exit.Code != -1 {
+			t.Errorf("exit %+v err %v, want the writer's error", exit, err)
+		}
+		if d := time.Since(start); d > 15*time.Second {
+			t.Errorf("Run returned after %v: it waited for the command", d)
 		}
 	})
 

@@ -122,7 +122,7 @@ func (s *Store) SetHandle(ctx context.Context, id string, h hypervisor.Handle) e
 }
 
 // SetState moves the VM to state to and sets its LastError to lastErr (""
-// clears it). The current state is read and checked against the transition
+// clears it); moving to starting also clears the handle. The current state is read and checked against the transition
 // table inside the same transaction, so of two processes racing to make the
 // same move exactly one succeeds; an illegal move fails with an error
 // wrapping ErrInvalidState that names both states.
@@ -138,6 +138,12 @@ func (s *Store) SetState(ctx context.Context, id string, to State, lastErr strin
 		}
 		if err := checkTransition(from, to); err != nil {
 			return err
+		}
+		if to == StateStarting {
+			// A start begins without a process: the previous boot's handle
+			// must not let Reconcile judge the new start dead.
+			return execOne(ctx, tx, `UPDATE vms SET state = ?, last_error = ?, updated_at = ?, handle = NULL WHERE id = ?`,
+				to, lastErr, s.now().UnixNano(), id)
 		}
 		return execOne(ctx, tx, `UPDATE vms SET state = ?, last_error = ?, updated_at = ? WHERE id = ?`,
 			to, lastErr, s.now().UnixNano(), id)

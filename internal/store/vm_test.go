@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -35,10 +36,10 @@ func TestCRUD(t *testing.T) {
 		Transport: hypervisor.Transport{Kind: "tcp", Addr: "127.0.0.1:40022"}, Accel: "tcg"}
 	later := now.Add(time.Minute)
 	now = later
-	if err := s.SetHandle(ctx, "web", h); err != nil {
+	if err := s.SetState(ctx, "web", StateStarting, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetState(ctx, "web", StateStarting, ""); err != nil {
+	if err := s.SetHandle(ctx, "web", h); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SetState(ctx, "web", StateError, "boot timed out"); err != nil {
@@ -202,4 +203,39 @@ func ids(vms []VM) []string {
 		out = append(out, v.ID)
 	}
 	return out
+}
+
+// A new start must not carry the previous boot's handle: another process's
+// Reconcile would judge the new start dead by the old, dead PID.
+func TestStartingClearsHandle(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir()+"/s.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Create(ctx, VM{ID: "a", Backend: "qemu", Dir: "/d"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []State{StateStarting, StateRunning, StateStopped} {
+		if err := s.SetState(ctx, "a", step, ""); err != nil {
+			t.Fatal(err)
+		}
+		if step == StateStarting {
+			if err := s.SetHandle(ctx, "a", hypervisor.Handle{Backend: "qemu", PID: 99999999, StartTime: 1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.SetState(ctx, "a", StateStarting, ""); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.Get(ctx, "a")
+	if err != nil || v.Handle.PID != 0 {
+		t.Fatalf("after a new start the old handle remains: %+v, %v", v.Handle, err)
+	}
+	changes, err := s.Reconcile(ctx, func(hypervisor.Handle) bool { t.Error("alive asked about a start without a handle"); return false })
+	if err != nil || len(changes) != 0 {
+		t.Errorf("Reconcile during a fresh start = %v, %v; want no change", changes, err)
+	}
 }
