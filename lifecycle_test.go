@@ -49,8 +49,27 @@ func TestLifecycleStopStartKeepsDiskAndDeleteLeavesNothing(t *testing.T) {
 	if _, err := vm.Run(ctx, "true"); !errors.Is(err, ErrInvalidState) {
 		t.Errorf("Run on a stopped VM: %v, want ErrInvalidState", err)
 	}
-	if err := vm.Start(ctx); err != nil {
+	// Two handles start the stopped VM at once: one boots it, the other is
+	// refused (or finds it running); the VM must end up running.
+	other, err := Attach(ctx, "life", opts...)
+	if err != nil {
 		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	for _, h := range []*VM{vm, other} {
+		go func() { errs <- h.Start(ctx) }()
+	}
+	var ok int
+	for range 2 {
+		if err := <-errs; err == nil {
+			ok++
+		} else if !errors.Is(err, ErrInvalidState) {
+			t.Errorf("concurrent Start: %v", err)
+		}
+	}
+	_ = other.Close()
+	if info, _ := vm.Info(ctx); ok == 0 || info.State != StateRunning {
+		t.Fatalf("after two concurrent starts: %d succeeded, state %s (%s)", ok, info.State, info.LastError)
 	}
 	if res := mustRun(t, vm, "cat /root/marker"); string(res.Stdout) != "kept\n" {
 		t.Errorf("after restart the disk lost the marker: %q", res.Stdout)
