@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"github.com/spf13/cobra"
 
@@ -48,11 +47,7 @@ func (a *app) runImageBuild(ctx context.Context, cacheDir string, o imageBuildOp
 	if o.agent != "" {
 		opts = append(opts, image.WithAgent(o.agent))
 	}
-	level := slog.LevelWarn
-	if a.debug {
-		level = slog.LevelDebug
-	}
-	opts = append(opts, image.WithLogger(slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))))
+	opts = append(opts, image.WithLogger(a.logger()))
 	if !a.json {
 		p := newProgress(a.stderr)
 		opts = append(opts, image.WithProgress(func(e image.Event) {

@@ -35,17 +35,31 @@ type app struct {
 	interrupted atomic.Int32
 }
 
+// logger writes warnings (debug records with --debug) to stderr, without
+// timestamps: the CLI's messages are for a person at a terminal.
+func (a *app) logger() *slog.Logger {
+	level := slog.LevelWarn
+	if a.debug {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{
+		Level: level,
+		ReplaceAttr: func(groups []string, attr slog.Attr) slog.Attr {
+			if len(groups) == 0 && attr.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return attr
+		},
+	}))
+}
+
 // options returns the library options the global flags ask for.
 func (a *app) options() []smolvm.Option {
 	var opts []smolvm.Option
 	if a.dataDir != "" {
 		opts = append(opts, smolvm.WithDataDir(a.dataDir))
 	}
-	level := slog.LevelWarn
-	if a.debug {
-		level = slog.LevelDebug
-	}
-	opts = append(opts, smolvm.WithLogger(slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))))
+	opts = append(opts, smolvm.WithLogger(a.logger()))
 	if !a.json {
 		opts = append(opts, smolvm.WithProgress(newProgress(a.stderr).report))
 	}
