@@ -24,6 +24,8 @@ setup: ## install the host packages smolvm and its tests need (idempotent, needs
 		$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "host packages present"; fi
+	@# The image builder resolves the kernel package with apt-cache: it needs package lists.
+	@ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
 
 demo: setup build ## boot a VM, inject an env var, run a command, print the result
 	$(BIN)/smolvm run --env APP_MODE=production -- 'echo "APP_MODE=$$APP_MODE"; uname -a'
