@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/smolvm/smolvm/internal/hypervisor"
 	"github.com/smolvm/smolvm/internal/paths"
@@ -114,7 +116,7 @@ func (vm *VM) create(ctx context.Context, cfg Config) (err error) {
 	}
 	vm.pendingEnv = cfg.Env
 	undo.release()
-	vm.log.Debug("created", "backend", be.Name(), "disk", rec.DiskPath, "env_keys", sortedKeys(cfg.Env))
+	vm.log.Debug("created", "backend", be.Name(), "disk", rec.DiskPath, "env_keys", slices.Sorted(maps.Keys(cfg.Env)))
 	return nil
 }
 

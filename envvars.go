@@ -3,6 +3,7 @@ package smolvm
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/smolvm/smolvm/env"
@@ -35,7 +36,7 @@ func (vm *VM) SetEnvVars(ctx context.Context, vars map[string]string, opts ...En
 	if err != nil {
 		return nil, fmt.Errorf("set env in %s: %w", vm.id, err)
 	}
-	vm.log.Debug("env set", "keys", sortedKeys(vars), "replace", o.replace)
+	vm.log.Debug("env set", "keys", slices.Sorted(maps.Keys(vars)), "replace", o.replace)
 	return names, nil
 }
 
@@ -69,7 +70,7 @@ func (vm *VM) UnsetEnvVars(ctx context.Context, keys []string) (map[string]strin
 	if err != nil {
 		return nil, fmt.Errorf("unset env in %s: %w", vm.id, err)
 	}
-	vm.log.Debug("env unset", "keys", sortedKeys(removed))
+	vm.log.Debug("env unset", "keys", slices.Sorted(maps.Keys(removed)))
 	return removed, nil
 }
 
@@ -82,13 +83,4 @@ func (vm *VM) envRunner(ctx context.Context) (envsync.Runner, error) {
 		return nil, err
 	}
 	return c.EnvRunner(), nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -39,7 +40,7 @@ func (a *app) runEnvList(ctx context.Context, id string, show bool) error {
 	if err != nil {
 		return err
 	}
-	keys := sortedKeys(vars)
+	keys := slices.Sorted(maps.Keys(vars))
 	if a.json {
 		out := make(map[string]string, len(vars))
 		for k, v := range vars {
@@ -69,12 +70,3 @@ func (a *app) runEnvList(ctx context.Context, id string, show bool) error {
 // like Python's shlex.quote (a multi-line value spans lines), so the output
 // can be pasted into a POSIX shell.
 func displayValue(v string) string { return env.Quote(v) }
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}

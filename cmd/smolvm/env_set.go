@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -57,7 +59,7 @@ func (a *app) runEnvSet(ctx context.Context, o envSetOpts, id string, pairs []st
 	if err != nil {
 		return err
 	}
-	set := sortedKeys(vars)
+	set := slices.Sorted(maps.Keys(vars))
 	if a.json {
 		writeJSON(a.stdout, map[string]any{"vm": id, "set": nonNil(set), "present": nonNil(names)})
 		return nil

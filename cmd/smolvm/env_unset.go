@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -32,7 +33,7 @@ func (a *app) runEnvUnset(ctx context.Context, id string, keys []string) error {
 	if err != nil {
 		return err
 	}
-	gone := sortedKeys(removed)
+	gone := slices.Sorted(maps.Keys(removed))
 	var missing []string
 	for _, k := range keys {
 		if _, ok := removed[k]; !ok && !slices.Contains(missing, k) {

@@ -3,7 +3,8 @@ package envsync
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/smolvm/smolvm/env"
 )
@@ -35,20 +36,11 @@ func (s *Syncer) Set(ctx context.Context, r Runner, updates map[string]string, r
 	if err != nil {
 		return nil, err
 	}
-	s.logger().Debug("envsync set", "keys", sortedKeys(updates), "replace", replace, "wrote", o.wrote)
+	s.logger().Debug("envsync set", "keys", slices.Sorted(maps.Keys(updates)), "replace", replace, "wrote", o.wrote)
 	return names, nil
 }
 
 // Set is Syncer.Set on env.Path with LockAuto.
 func Set(ctx context.Context, r Runner, updates map[string]string, replace bool) ([]string, error) {
 	return (&Syncer{}).Set(ctx, r, updates, replace)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
